@@ -1,0 +1,148 @@
+"""The training configuration: one typed dataclass, the single source of every default.
+
+`train.py` builds its flags from these fields (see `src.cli`), and checkpoints store the config as
+a plain dict (`dataclasses.asdict`), so a run can always be resumed or sampled with the exact
+settings it was trained with.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from src.errors import UserError
+
+
+def _opt(default: Any, help: str, **extra: Any) -> Any:
+    """A dataclass field with its command-line help text (and optional choices/metavar)."""
+    return field(default=default, metadata={"help": help, **extra})
+
+
+@dataclass
+class TrainConfig:
+    """Everything `python train.py` can be told. Defaults suit WikiText-2 raw on a laptop CPU."""
+
+    # --- data -----------------------------------------------------------------------------
+    data_dir: str = _opt(
+        "data/wikitext-2-raw",
+        "folder with wiki.train.raw, wiki.valid.raw and wiki.test.raw; downloaded there if missing",
+        metavar="DIR",
+    )
+    data_file: str | None = _opt(
+        None,
+        "train on this UTF-8 text file instead of WikiText-2, split contiguously into train/valid/test",
+        metavar="PATH",
+    )
+    valid_fraction: float = _opt(0.05, "with --data-file: fraction of the text used for validation")
+    test_fraction: float = _opt(0.05, "with --data-file: fraction of the text (at the end) used for test")
+    seq_len: int = _opt(128, "characters per training window (truncated-BPTT length)")
+    stride: int | None = _opt(None, "step between training window starts (default: --seq-len, no overlap)")
+    batch_size: int = _opt(64, "windows per training batch (also streams per evaluation batch)")
+
+    # --- model ----------------------------------------------------------------------------
+    embedding_dim: int = _opt(128, "size of the character embedding fed to the first layer")
+    hidden_size: int = _opt(512, "units per recurrent layer")
+    num_layers: int = _opt(2, "number of stacked tanh RNN layers")
+
+    # --- optimisation ---------------------------------------------------------------------
+    epochs: int = _opt(10, "passes over the training split; the LR schedule is planned over them")
+    max_steps: int | None = _opt(
+        None, "stop after this many optimizer steps in total (a budget: the LR schedule is unchanged)"
+    )
+    max_minutes: float | None = _opt(
+        None, "stop cleanly after this many minutes of training, then validate and test"
+    )
+    lr: float = _opt(2e-3, "peak Adam learning rate")
+    lr_schedule: str = _opt(
+        "cosine",
+        "learning-rate schedule: linear warmup then cosine decay to 10%% of --lr, or constant",
+        choices=["cosine", "constant"],
+    )
+    warmup_steps: int = _opt(200, "steps of linear learning-rate warmup")
+    grad_clip: float = _opt(1.0, "clip the global gradient norm to this value (0 disables)")
+
+    # --- run ------------------------------------------------------------------------------
+    seed: int = _opt(1337, "random seed for initialisation, data order and samples")
+    device: str = _opt("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+    resume: bool = _opt(False, "continue from <checkpoint-dir>/last.pt exactly where it stopped")
+    checkpoint_dir: str = _opt("checkpoints", "where last.pt, best.pt, metrics.jsonl and results.json go", metavar="DIR")
+    plot: str = _opt("loss_curve.png", "where to write the loss curve after every epoch", metavar="PATH")
+    log_interval: int = _opt(50, "write the training loss to metrics.jsonl every this many steps")
+    sample_length: int = _opt(300, "characters to sample after every epoch (0 disables)")
+
+    def __post_init__(self) -> None:
+        positive = ["seq_len", "batch_size", "embedding_dim", "hidden_size", "num_layers", "epochs", "log_interval"]
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.stride is not None and self.stride < 1:
+            raise UserError(f"--stride must be at least 1, got {self.stride}")
+        if self.lr <= 0:
+            raise UserError(f"--lr must be positive, got {self.lr}")
+        if self.grad_clip < 0 or self.warmup_steps < 0 or self.sample_length < 0:
+            raise UserError("--grad-clip, --warmup-steps and --sample-length must not be negative")
+        if not (0 < self.valid_fraction < 1 and 0 < self.test_fraction < 1
+                and self.valid_fraction + self.test_fraction < 1):
+            raise UserError("--valid-fraction and --test-fraction must be in (0, 1) and sum to less than 1")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise UserError(f"--max-steps must be at least 1, got {self.max_steps}")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise UserError(f"--max-minutes must be positive, got {self.max_minutes}")
+
+    @property
+    def window_stride(self) -> int:
+        """The stride actually used: `--stride`, or `--seq-len` when not given."""
+        return self.stride if self.stride is not None else self.seq_len
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values only, so checkpoints stay loadable with `weights_only=True`."""
+        return dataclasses.asdict(self)
+
+
+# Flags that only steer one invocation; a resumed run takes these from the new command line and
+# everything else from the checkpoint, so a resumed run trains exactly as the original would have.
+RUN_CONTROL_FIELDS = ("max_steps", "max_minutes", "device", "resume", "checkpoint_dir", "plot",
+                      "log_interval", "sample_length")
+
+
+def merge_for_resume(saved: dict[str, Any], given: dict[str, Any]) -> TrainConfig:
+    """The config of a resumed run: the checkpoint's settings plus this invocation's run controls.
+
+    Changing anything that shapes the model, the data or the optimisation on resume would silently
+    produce a different run, so it is refused with a message naming the flag.
+    """
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    base = {k: v for k, v in saved.items() if k in known}
+    for name, value in given.items():
+        if name not in RUN_CONTROL_FIELDS and base.get(name) != value:
+            flag = "--" + name.replace("_", "-")
+            raise UserError(
+                f"cannot change {flag} when resuming (checkpoint has {base.get(name)!r}, got {value!r})"
+            )
+    defaults = TrainConfig()
+    for name in RUN_CONTROL_FIELDS:
+        base[name] = given.get(name, getattr(defaults, name))
+    return TrainConfig(**base)
+
+
+@dataclass
+class GenerateConfig:
+    """Everything `python generate.py` can be told."""
+
+    checkpoint: str = _opt("checkpoints/best.pt", "checkpoint to sample from", metavar="PATH")
+    prompt: str = _opt("The ", "text that primes the hidden state; the sample continues it", metavar="TEXT")
+    length: int = _opt(500, "characters to generate after the prompt")
+    temperature: float = _opt(0.8, "divide the logits by this: below 1 is more conservative, above 1 wilder")
+    top_k: int | None = _opt(None, "draw only from the k most likely characters")
+    top_p: float | None = _opt(None, "draw only from the smallest set of characters whose probability reaches p")
+    seed: int | None = _opt(None, "random seed for reproducible samples (default: a fresh one each run)")
+    num_samples: int = _opt(1, "how many independent samples to draw")
+    device: str = _opt("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+    drop_unknown: bool = _opt(False, "drop prompt characters the model never saw instead of failing")
+
+    def __post_init__(self) -> None:
+        if self.length < 0:
+            raise UserError(f"--length must not be negative, got {self.length}")
+        if self.num_samples < 1:
+            raise UserError(f"--num-samples must be at least 1, got {self.num_samples}")

@@ -1,0 +1,111 @@
+"""Getting the text: WikiText-2 raw (local files or a Hugging Face download) or any UTF-8 file.
+
+The result is always three strings, train / valid / test. Nothing here knows about ids or tensors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from src.errors import UserError
+
+WIKITEXT_FILES = {"train": "wiki.train.raw", "valid": "wiki.valid.raw", "test": "wiki.test.raw"}
+HF_SPLITS = {"train": "train", "valid": "validation", "test": "test"}
+
+
+@dataclass
+class Corpus:
+    """The three splits of a text corpus, and where they came from (for the run's log)."""
+
+    train: str
+    valid: str
+    test: str
+    source: str
+
+
+def read_text(path: Path) -> str:
+    """Read a UTF-8 text file, with a one-line error for a missing or non-UTF-8 file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"data file not found: {path}") from None
+    except IsADirectoryError:
+        raise UserError(f"expected a text file but got a directory: {path}") from None
+    except UnicodeDecodeError as error:
+        raise UserError(f"{path} is not UTF-8 text (invalid byte at offset {error.start})") from None
+
+
+def split_text(text: str, valid_fraction: float, test_fraction: float) -> tuple[str, str, str]:
+    """Contiguous split: the first part trains, then validation, then test at the end.
+
+    Contiguous (not shuffled lines) so that validation measures continuing a text the model has
+    not seen, the way it will be used.
+    """
+    n = len(text)
+    n_valid, n_test = int(n * valid_fraction), int(n * test_fraction)
+    n_train = n - n_valid - n_test
+    return text[:n_train], text[n_train:n_train + n_valid], text[n_train + n_valid:]
+
+
+def load_text_file(path: str, valid_fraction: float, test_fraction: float) -> Corpus:
+    """Any UTF-8 text file, split contiguously into train / valid / test."""
+    text = read_text(Path(path))
+    if not text:
+        raise UserError(f"data file is empty: {path}")
+    train, valid, test = split_text(text, valid_fraction, test_fraction)
+    return Corpus(train, valid, test, source=f"{path} (contiguous split "
+                  f"{1 - valid_fraction - test_fraction:.0%}/{valid_fraction:.0%}/{test_fraction:.0%})")
+
+
+def rows_to_raw_text(rows: Iterable[str]) -> str:
+    """Rebuild an official `wiki.*.raw` file from the Hugging Face dataset's `text` rows.
+
+    Each non-empty row is one line of the raw file *including* its trailing newline, and each
+    empty row stands for one blank line, which in the raw files is a single space: " \\n". So a
+    plain "\\n".join(rows) would double every newline and lose the spaces.
+    """
+    return "".join(row if row else " \n" for row in rows)
+
+
+def _hf_load_dataset(path: str, name: str) -> Any:
+    """The real download (imported lazily: `datasets` is slow to import and only needed here)."""
+    from datasets import load_dataset
+
+    return load_dataset(path, name)
+
+
+def download_wikitext2(data_dir: Path, load_dataset: Callable[[str, str], Any] = _hf_load_dataset) -> None:
+    """Download WikiText-2 raw v1 and write the three splits to `data_dir` as plain UTF-8 files.
+
+    `load_dataset` is a parameter so tests can hand in an in-memory stand-in; by default it is
+    Hugging Face `datasets.load_dataset`. Each file is written to a temporary name and renamed,
+    so an interrupted download never leaves a partial file that looks complete.
+    """
+    try:
+        dataset = load_dataset("Salesforce/wikitext", "wikitext-2-raw-v1")
+    except Exception as error:  # noqa: BLE001 - any failure here means "no data"; say so in one line
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UserError(
+            f"WikiText-2 is not in {data_dir}/ and could not be downloaded ({reason[:160]}). "
+            f"Put {', '.join(WIKITEXT_FILES.values())} there, point --data-dir at a folder "
+            "holding them, or train on any UTF-8 text with --data-file PATH"
+        ) from None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for split, filename in WIKITEXT_FILES.items():
+        target = data_dir / filename
+        partial = target.with_name(target.name + ".partial")
+        partial.write_text(rows_to_raw_text(dataset[HF_SPLITS[split]]["text"]), encoding="utf-8")
+        partial.replace(target)
+
+
+def load_wikitext2(data_dir: str, load_dataset: Callable[[str, str], Any] = _hf_load_dataset) -> Corpus:
+    """WikiText-2 raw from `data_dir`, downloading it there first if any split is missing."""
+    folder = Path(data_dir)
+    if not all((folder / f).is_file() for f in WIKITEXT_FILES.values()):
+        print(f"WikiText-2 raw not found in {folder}/: downloading it with Hugging Face datasets...")
+        download_wikitext2(folder, load_dataset)
+    texts = {split: read_text(folder / filename) for split, filename in WIKITEXT_FILES.items()}
+    return Corpus(texts["train"], texts["valid"], texts["test"], source=f"WikiText-2 raw ({folder}/)")

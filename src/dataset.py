@@ -1,0 +1,57 @@
+"""From a long tensor of character ids to training batches (sliding windows).
+
+A window is `seq_len + 1` consecutive ids: the model reads the first `seq_len` and is trained to
+predict the last `seq_len` (each input's next character, "teacher forcing"). Windows start every
+`stride` characters, so `stride < seq_len` gives overlapping windows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from torch import Tensor
+
+from src.errors import UserError
+
+
+class WindowDataset:
+    """All sliding windows over `ids`, served as shuffled (inputs, targets) batches.
+
+    The windows are a strided view of `ids` (no copy); a batch gathers B of them.
+    """
+
+    def __init__(self, ids: Tensor, seq_len: int, stride: int) -> None:
+        if ids.numel() < seq_len + 1:
+            raise UserError(
+                f"the training text has {ids.numel()} characters, fewer than one window of "
+                f"--seq-len {seq_len} plus the next character; use a longer text or a smaller --seq-len"
+            )
+        self.seq_len = seq_len
+        self.stride = stride
+        self.windows = ids.unfold(0, seq_len + 1, stride)  # (num_windows, seq_len + 1) view
+
+    def __len__(self) -> int:
+        """Number of windows."""
+        return self.windows.shape[0]
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        """Window `index` as (inputs, targets), each (seq_len,); targets are inputs shifted by one."""
+        window = self.windows[index]
+        return window[:-1], window[1:]
+
+    def num_batches(self, batch_size: int) -> int:
+        """Batches per epoch (the last one may be smaller)."""
+        return -(-len(self) // batch_size)
+
+    def batches(self, batch_size: int, epoch_seed: int, start_batch: int = 0) -> Iterator[tuple[Tensor, Tensor]]:
+        """One epoch of (inputs (B, T), targets (B, T)) batches in a shuffled order.
+
+        The order depends only on `epoch_seed`, so a resumed run can regenerate it and skip the
+        `start_batch` batches it already trained on.
+        """
+        generator = torch.Generator().manual_seed(epoch_seed)
+        order = torch.randperm(len(self), generator=generator)
+        for first in range(start_batch * batch_size, len(self), batch_size):
+            window = self.windows[order[first:first + batch_size]]
+            yield window[:, :-1], window[:, 1:]

@@ -1,0 +1,69 @@
+"""Evaluation over a whole split: every character predicted exactly once, with its full context.
+
+The split is laid out as B contiguous streams that are read in order, window after window, with
+the hidden state carried from one window to the next. Only the first character of each stream
+is predicted without context, and the few characters that do not fill B equal streams are
+predicted afterwards as the continuation of the last stream, so no character is skipped or
+counted twice.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+@dataclass
+class Evaluation:
+    """Mean next-character cross-entropy over a split, in three units."""
+
+    loss: float  # nats per character
+    characters: int  # how many characters were predicted
+
+    @property
+    def bpc(self) -> float:
+        """Bits per character: the loss in base 2."""
+        return self.loss / math.log(2)
+
+    @property
+    def perplexity(self) -> float:
+        """exp(loss): the effective number of equally likely next characters."""
+        return math.exp(self.loss)
+
+
+def _summed_loss(model: nn.Module, inputs: Tensor, targets: Tensor, hidden: Tensor) -> tuple[float, Tensor]:
+    logits, hidden = model(inputs, hidden)
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="sum")
+    return loss.item(), hidden
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, ids: Tensor, batch_size: int, seq_len: int, device: torch.device) -> Evaluation:
+    """Mean loss of predicting ids[1:] from the text before each of them."""
+    n_predict = ids.numel() - 1
+    if n_predict < 1:
+        raise ValueError("evaluation needs at least two characters")
+    was_training = model.training
+    model.eval()
+    streams = max(1, min(batch_size, n_predict))
+    stream_len = n_predict // streams
+    inputs = ids[: streams * stream_len].view(streams, stream_len).to(device)
+    targets = ids[1: streams * stream_len + 1].view(streams, stream_len).to(device)
+    total, hidden = 0.0, None
+    for start in range(0, stream_len, seq_len):
+        loss, hidden = _summed_loss(model, inputs[:, start:start + seq_len], targets[:, start:start + seq_len], hidden)
+        total += loss
+    # The remainder continues the last stream, whose state is hidden[:, -1].
+    tail_start = streams * stream_len
+    last_hidden = hidden[:, -1:].contiguous()
+    for start in range(tail_start, n_predict, seq_len):
+        stop = min(start + seq_len, n_predict)
+        loss, last_hidden = _summed_loss(model, ids[start:stop].view(1, -1).to(device),
+                                         ids[start + 1:stop + 1].view(1, -1).to(device), last_hidden)
+        total += loss
+    model.train(was_training)
+    return Evaluation(loss=total / n_predict, characters=n_predict)

@@ -1,0 +1,90 @@
+"""Generating text: prime the hidden state with a prompt, then draw one character at a time.
+
+The model runs on its device; every random draw happens on the CPU with an explicit generator,
+so a seed reproduces a sample on any device (and sidesteps torch.multinomial's MPS bugs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from src.errors import UserError
+from src.model.rnn_model import RNNLanguageModel
+from src.vocab import UNK_ID, CharVocab
+
+
+@dataclass
+class SamplingOptions:
+    """How to turn next-character scores into a draw."""
+
+    temperature: float = 0.8
+    top_k: int | None = None
+    top_p: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.temperature <= 0:
+            raise UserError(f"--temperature must be positive, got {self.temperature}")
+        if self.top_k is not None and self.top_k < 1:
+            raise UserError(f"--top-k must be at least 1, got {self.top_k}")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise UserError(f"--top-p must be in (0, 1], got {self.top_p}")
+
+
+def next_char_probabilities(logits: Tensor, options: SamplingOptions) -> Tensor:
+    """Logits (V,) -> a probability vector after temperature, top-k and top-p (nucleus) filtering.
+
+    The unknown symbol is never drawn: it is not a character the model can write.
+    """
+    logits = logits.float() / options.temperature
+    logits[UNK_ID] = float("-inf")
+    if options.top_k is not None and options.top_k < logits.numel():
+        kth_largest = torch.topk(logits, options.top_k).values[-1]
+        logits = logits.masked_fill(logits < kth_largest, float("-inf"))
+    probs = torch.softmax(logits, dim=-1)
+    if options.top_p is not None and options.top_p < 1:
+        sorted_probs, order = torch.sort(probs, descending=True)
+        # Keep the smallest prefix whose mass reaches top_p: a character stays if the mass
+        # *before* it is still below top_p (so the most likely one always stays).
+        mass_before = torch.cumsum(sorted_probs, dim=0) - sorted_probs
+        sorted_probs[mass_before >= options.top_p] = 0
+        probs = torch.zeros_like(probs).scatter_(0, order, sorted_probs)
+        probs /= probs.sum()
+    return probs
+
+
+def encode_prompt(vocab: CharVocab, prompt: str, drop_unknown: bool) -> Tensor:
+    """The prompt's ids; unknown characters are an error naming them, or dropped if asked."""
+    if not prompt:
+        raise UserError("the prompt is empty: give at least one character with --prompt")
+    unknown = vocab.unknown_chars(prompt)
+    if unknown:
+        if not drop_unknown:
+            shown = " ".join(repr(c) for c in unknown)
+            raise UserError(f"the prompt has characters the model never saw in training: {shown} "
+                            "(remove them or pass --drop-unknown)")
+        prompt = "".join(c for c in prompt if c in vocab)
+        if not prompt:
+            raise UserError("no prompt characters are left after dropping the unknown ones")
+    return vocab.encode(prompt)
+
+
+@torch.inference_mode()
+def generate(model: RNNLanguageModel, vocab: CharVocab, prompt_ids: Tensor, length: int,
+             options: SamplingOptions, generator: torch.Generator) -> Iterator[str]:
+    """Yield `length` sampled characters that continue `prompt_ids`, one at a time."""
+    was_training = model.training
+    model.eval()
+    device = model.head.weight.device
+    logits, hidden = model(prompt_ids.view(1, -1).to(device))  # prime on the whole prompt at once
+    next_logits = logits[0, -1].cpu()
+    for _ in range(length):
+        probs = next_char_probabilities(next_logits, options)
+        char_id = int(torch.multinomial(probs, 1, generator=generator))
+        yield vocab.decode([char_id])
+        logits, hidden = model(torch.tensor([[char_id]], device=device), hidden)
+        next_logits = logits[0, -1].cpu()
+    model.train(was_training)

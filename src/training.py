@@ -1,0 +1,294 @@
+"""The training run: data -> model -> Adam steps -> validation, checkpoints, plot, samples -> test.
+
+`fit` is everything `python train.py` does. The pieces it wires together each live in their own
+module; this one owns the order of events and the run's progress (`Progress`), which is what a
+checkpoint needs besides the weights to continue exactly where a run stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from tqdm import tqdm
+
+from src.checkpoint import load_checkpoint, save_checkpoint
+from src.config import TrainConfig, merge_for_resume
+from src.corpus import Corpus, load_text_file, load_wikitext2
+from src.dataset import WindowDataset
+from src.device import resolve_device
+from src.errors import UserError
+from src.evaluation import Evaluation, evaluate
+from src.interrupt import GracefulInterrupt
+from src.metrics_log import MetricsLog
+from src.model.rnn_model import ModelConfig, RNNLanguageModel
+from src.plotting import plot_loss_curve
+from src.sampling import SamplingOptions, encode_prompt, generate
+from src.schedule import build_scheduler
+from src.vocab import CharVocab
+
+SAMPLE_PROMPT = "The "
+EXIT_INTERRUPTED = 130  # the shell's convention for "stopped by SIGINT"
+
+
+@dataclass
+class Progress:
+    """How far a run has got; saved in every checkpoint as plain values."""
+
+    epoch: int = 0  # completed epochs
+    batch_in_epoch: int = 0  # batches of the current epoch already trained on
+    step: int = 0  # optimizer steps in total
+    train_seconds: float = 0.0  # time spent in optimizer steps (not validation or sampling)
+    epoch_loss_sum: float = 0.0  # sum of this epoch's batch losses so far
+    best_valid_loss: float = math.inf
+    step_losses: list[float] = field(default_factory=list)
+    epoch_steps: list[int] = field(default_factory=list)
+    epoch_train_losses: list[float] = field(default_factory=list)
+    epoch_valid_losses: list[float] = field(default_factory=list)
+
+
+def load_corpus(config: TrainConfig) -> Corpus:
+    """The text the config asks for: a single file (split) or the WikiText-2 folder."""
+    if config.data_file is not None:
+        return load_text_file(config.data_file, config.valid_fraction, config.test_fraction)
+    return load_wikitext2(config.data_dir)
+
+
+def rng_state(device: torch.device) -> dict[str, Tensor]:
+    """The global RNG states that training consumes (initialisation; dropout if added)."""
+    state = {"torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def set_rng_state(state: dict[str, Tensor], device: torch.device) -> None:
+    """Restore what `rng_state` saved (the CUDA state only when resuming on CUDA)."""
+    torch.set_rng_state(state["torch"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+class Trainer:
+    """Holds a run's objects so that each phase (step, epoch end, test) is a short method."""
+
+    def __init__(self, config: TrainConfig, resume_state: dict[str, Any] | None) -> None:
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.checkpoint_dir = Path(config.checkpoint_dir)
+        torch.manual_seed(config.seed)
+
+        corpus = load_corpus(config)
+        self.source = corpus.source
+        self.train_chars = len(corpus.train)
+        self.vocab = CharVocab(resume_state["vocab"]) if resume_state else CharVocab.from_text(corpus.train)
+        self.train_data = WindowDataset(self.vocab.encode(corpus.train), config.seq_len, config.window_stride)
+        self.valid_ids = self.vocab.encode(corpus.valid)
+        self.test_ids = self.vocab.encode(corpus.test)
+        for name, ids in (("validation", self.valid_ids), ("test", self.test_ids)):
+            if ids.numel() < 2:
+                raise UserError(f"the {name} split has fewer than 2 characters; use a longer text")
+
+        self.model_config = ModelConfig(len(self.vocab), config.embedding_dim, config.hidden_size, config.num_layers)
+        self.model = RNNLanguageModel(self.model_config).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.steps_per_epoch = self.train_data.num_batches(config.batch_size)
+        self.scheduler = build_scheduler(self.optimizer, config.lr_schedule, config.warmup_steps,
+                                         total_steps=config.epochs * self.steps_per_epoch)
+        self.progress = Progress()
+        if resume_state:
+            self._restore(resume_state)
+        self.metrics = MetricsLog(self.checkpoint_dir / "metrics.jsonl", append=resume_state is not None)
+
+    # --- checkpoints ---------------------------------------------------------------------------
+    def _restore(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.progress = Progress(**state["progress"])
+        set_rng_state(state["rng"], self.device)
+
+    def _state(self) -> dict[str, Any]:
+        return {
+            "config": self.config.to_dict(),
+            "model_config": self.model_config.to_dict(),
+            "vocab": self.vocab.chars,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "progress": asdict(self.progress),
+            "rng": rng_state(self.device),
+        }
+
+    def save(self, best: bool) -> None:
+        """Write last.pt (and best.pt when validation improved) plus the loss curve."""
+        state = self._state()
+        save_checkpoint(state, self.checkpoint_dir / "last.pt")
+        if best:
+            save_checkpoint(state, self.checkpoint_dir / "best.pt")
+        p = self.progress
+        plot_loss_curve(self.config.plot, p.step_losses, p.epoch_steps, p.epoch_train_losses, p.epoch_valid_losses)
+
+    # --- training ------------------------------------------------------------------------------
+    def train_step(self, inputs: Tensor, targets: Tensor) -> tuple[float, float]:
+        """One Adam step on a batch; returns (loss in nats, gradient norm before clipping)."""
+        inputs, targets = inputs.to(self.device), targets.to(self.device)
+        logits, _ = self.model(inputs)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        max_norm = self.config.grad_clip if self.config.grad_clip > 0 else math.inf
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        return loss.item(), float(grad_norm)
+
+    def budget_spent(self, started: float) -> bool:
+        """True once --max-steps or --max-minutes says this invocation should stop."""
+        c = self.config
+        if c.max_steps is not None and self.progress.step >= c.max_steps:
+            return True
+        return c.max_minutes is not None and time.monotonic() - started >= 60 * c.max_minutes
+
+    def run_epoch_batches(self, stop: GracefulInterrupt, started: float) -> None:
+        """Train on the rest of the current epoch, or until a budget or Ctrl-C stops it."""
+        c, p = self.config, self.progress
+        bar = tqdm(total=self.steps_per_epoch, initial=p.batch_in_epoch, desc=f"epoch {p.epoch + 1}/{c.epochs}",
+                   unit="step", dynamic_ncols=True, leave=False, mininterval=1.0)
+        batches = self.train_data.batches(c.batch_size, epoch_seed=c.seed * 1_000_003 + p.epoch,
+                                          start_batch=p.batch_in_epoch)
+        window_loss, window_steps = 0.0, 0
+        for inputs, targets in batches:
+            tick = time.perf_counter()
+            loss, grad_norm = self.train_step(inputs, targets)
+            seconds = time.perf_counter() - tick
+            p.train_seconds += seconds
+            p.step += 1
+            p.batch_in_epoch += 1
+            p.epoch_loss_sum += loss
+            p.step_losses.append(loss)
+            window_loss, window_steps = window_loss + loss, window_steps + 1
+            chars_per_s = inputs.numel() / seconds
+            bar.update(1)
+            bar.set_postfix(loss=f"{p.epoch_loss_sum / p.batch_in_epoch:.4f}", chars_per_s=f"{chars_per_s:,.0f}",
+                            refresh=False)  # the bar redraws at most once a second, not every step
+            if p.step % c.log_interval == 0:
+                self.metrics.write("train", step=p.step, epoch=p.epoch + 1, loss=window_loss / window_steps,
+                                   lr=self.scheduler.get_last_lr()[0], grad_norm=grad_norm,
+                                   chars_per_s=chars_per_s)
+                window_loss, window_steps = 0.0, 0
+            if not math.isfinite(loss):
+                raise UserError(f"the training loss became {loss} at step {p.step}; lower --lr or --grad-clip")
+            if stop.requested or self.budget_spent(started):
+                break
+        bar.close()
+
+    def end_epoch(self, epoch_seconds: float) -> None:
+        """Validate, log, checkpoint, plot and print a sample after a (possibly partial) epoch."""
+        c, p = self.config, self.progress
+        complete = p.batch_in_epoch >= self.steps_per_epoch
+        epoch_number = p.epoch + 1
+        train_loss = p.epoch_loss_sum / max(1, p.batch_in_epoch)
+        valid = evaluate(self.model, self.valid_ids, c.batch_size, c.seq_len, self.device)
+        improved = valid.loss < p.best_valid_loss
+        p.best_valid_loss = min(p.best_valid_loss, valid.loss)
+        p.epoch_steps.append(p.step)
+        p.epoch_train_losses.append(train_loss)
+        p.epoch_valid_losses.append(valid.loss)
+        if complete:
+            p.epoch, p.batch_in_epoch, p.epoch_loss_sum = p.epoch + 1, 0, 0.0
+        lr = self.scheduler.get_last_lr()[0]
+        self.metrics.write("epoch", epoch=epoch_number, complete=complete, step=p.step, train_loss=train_loss,
+                           valid_loss=valid.loss, valid_bpc=valid.bpc, valid_ppl=valid.perplexity, lr=lr,
+                           epoch_seconds=epoch_seconds, train_seconds=p.train_seconds)
+        self.save(best=improved)
+        partial = "" if complete else " (partial)"
+        print(f"epoch {epoch_number}/{c.epochs}{partial} | step {p.step} | train {train_loss:.4f} | "
+              f"valid {valid.loss:.4f} nats {valid.bpc:.4f} bpc ppl {valid.perplexity:.2f} | lr {lr:.2e} | "
+              f"{epoch_seconds:.1f}s{' | best' if improved else ''}", flush=True)
+        if c.sample_length:
+            print(f"--- sample ---\n{self.sample(seed=c.seed + epoch_number)}\n--------------", flush=True)
+
+    def sample(self, seed: int) -> str:
+        """A short continuation of SAMPLE_PROMPT, drawn with its own generator.
+
+        Its own generator keeps the training RNG untouched, so sampling never changes a run.
+        """
+        prompt = "".join(ch for ch in SAMPLE_PROMPT if ch in self.vocab) or self.vocab.chars[0]
+        ids = encode_prompt(self.vocab, prompt, drop_unknown=False)
+        generator = torch.Generator().manual_seed(seed)
+        text = generate(self.model, self.vocab, ids, self.config.sample_length, SamplingOptions(), generator)
+        return prompt + "".join(text)
+
+    def test_best(self) -> dict[str, Any]:
+        """Evaluate best.pt on the test split; write and return results.json."""
+        c, p = self.config, self.progress
+        best = load_checkpoint(self.checkpoint_dir / "best.pt")
+        model = RNNLanguageModel(ModelConfig(**best["model_config"])).to(self.device)
+        model.load_state_dict(best["model"])
+        test: Evaluation = evaluate(model, self.test_ids, c.batch_size, c.seq_len, self.device)
+        results = {
+            "test_loss": test.loss, "test_bpc": test.bpc, "test_ppl": test.perplexity,
+            "best_val_loss": p.best_valid_loss, "best_val_bpc": p.best_valid_loss / math.log(2),
+            "epochs": p.epoch, "steps": p.step, "train_seconds": p.train_seconds,
+            "test_characters": test.characters, "parameters": self.model.num_parameters(),
+            "vocab_size": len(self.vocab), "data": self.source, "device": str(self.device),
+            "config": c.to_dict(),
+        }
+        (self.checkpoint_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        self.metrics.write("test", **{k: v for k, v in results.items() if k != "config"})
+        print(f"test (best.pt): {test.loss:.4f} nats | {test.bpc:.4f} bpc | perplexity {test.perplexity:.2f} "
+              f"| {test.characters:,} characters -> {self.checkpoint_dir / 'results.json'}", flush=True)
+        return results
+
+    def describe(self) -> None:
+        """The run's header: where, on what, how big."""
+        print(f"device: {self.device}")
+        print(f"data: {self.source}")
+        print(f"characters: train {self.train_chars:,} | valid {self.valid_ids.numel():,} "
+              f"| test {self.test_ids.numel():,}")
+        print(f"vocabulary: {len(self.vocab)} symbols ({len(self.vocab) - 1} characters + unknown)")
+        print(f"model: {self.model_config.num_layers} x {self.model_config.hidden_size} tanh RNN, "
+              f"embedding {self.model_config.embedding_dim}, {self.model.num_parameters():,} parameters")
+        print(f"training: {self.steps_per_epoch} steps/epoch x {self.config.epochs} epochs, "
+              f"batch {self.config.batch_size} x {self.config.seq_len} characters", flush=True)
+
+
+def fit(config: TrainConfig, given: dict[str, Any]) -> int:
+    """Run (or resume) training as configured; returns the process exit code.
+
+    `given` holds the flags typed on the command line; with --resume they override only the
+    run-control settings of the checkpoint's config (see `merge_for_resume`).
+    """
+    resume_state = None
+    if config.resume:
+        resume_state = load_checkpoint(Path(config.checkpoint_dir) / "last.pt")
+        config = merge_for_resume(resume_state["config"], given)
+    trainer = Trainer(config, resume_state)
+    trainer.describe()
+    p = trainer.progress
+    if resume_state:
+        print(f"resumed from {Path(config.checkpoint_dir) / 'last.pt'} at epoch {p.epoch + 1}, step {p.step}")
+    started = time.monotonic()
+    with GracefulInterrupt() as stop:
+        while p.epoch < config.epochs and not trainer.budget_spent(started):
+            epoch_started = time.monotonic()
+            trainer.run_epoch_batches(stop, started)
+            if stop.requested:
+                trainer.save(best=False)
+                print(f"stopped at step {p.step}: saved {Path(config.checkpoint_dir) / 'last.pt'} and "
+                      f"{config.plot}; continue with --resume", flush=True)
+                return EXIT_INTERRUPTED
+            trainer.end_epoch(time.monotonic() - epoch_started)
+            if trainer.budget_spent(started):
+                print(f"budget reached at step {p.step} (--max-steps/--max-minutes): stopping", flush=True)
+                break
+    trainer.test_best()
+    return 0

@@ -1,0 +1,64 @@
+"""Checkpoints: atomic writes, weights_only loads, CPU tensors, clear errors for bad files."""
+
+import pytest
+import torch
+
+from src.checkpoint import load_checkpoint, save_checkpoint
+from src.errors import UserError
+
+
+def minimal_state() -> dict:
+    return {"config": {"hidden_size": 4}, "model_config": {"vocab_size": 3}, "vocab": ["a", "b"],
+            "model": {"w": torch.arange(6.0).view(2, 3)}, "progress": {"step": 7, "losses": [1.5, 1.25]}}
+
+
+def test_round_trip_through_a_weights_only_load(tmp_path):
+    save_checkpoint(minimal_state(), tmp_path / "c.pt")
+    raw = torch.load(tmp_path / "c.pt", weights_only=True)  # the guarantee, checked directly
+    assert raw["progress"] == {"step": 7, "losses": [1.5, 1.25]}
+    loaded = load_checkpoint(tmp_path / "c.pt")
+    assert torch.equal(loaded["model"]["w"], torch.arange(6.0).view(2, 3))
+    assert loaded["vocab"] == ["a", "b"]
+
+
+def test_saving_leaves_no_temporary_files_and_replaces_the_old_checkpoint(tmp_path):
+    save_checkpoint(minimal_state(), tmp_path / "c.pt")
+    state = minimal_state()
+    state["progress"]["step"] = 8
+    save_checkpoint(state, tmp_path / "c.pt")
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+    assert load_checkpoint(tmp_path / "c.pt")["progress"]["step"] == 8
+
+
+def test_a_failed_save_keeps_the_previous_checkpoint_intact(tmp_path):
+    save_checkpoint(minimal_state(), tmp_path / "c.pt")
+    state = minimal_state()
+    state["model"]["bad"] = lambda: None  # not picklable: torch.save fails midway
+    with pytest.raises(Exception):
+        save_checkpoint(state, tmp_path / "c.pt")
+    assert load_checkpoint(tmp_path / "c.pt")["progress"]["step"] == 7
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+
+
+def test_saved_tensors_are_on_the_cpu(tmp_path):
+    save_checkpoint(minimal_state(), tmp_path / "c.pt")
+    assert load_checkpoint(tmp_path / "c.pt")["model"]["w"].device.type == "cpu"
+
+
+def test_truncated_checkpoint_is_a_clear_error(tmp_path):
+    save_checkpoint(minimal_state(), tmp_path / "c.pt")
+    data = (tmp_path / "c.pt").read_bytes()
+    (tmp_path / "c.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(UserError, match="not a readable checkpoint"):
+        load_checkpoint(tmp_path / "c.pt")
+
+
+def test_foreign_torch_file_is_a_clear_error(tmp_path):
+    torch.save({"state_dict": {}}, tmp_path / "other.pt")
+    with pytest.raises(UserError, match="not an rnn-from-scratch checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(UserError, match="not found"):
+        load_checkpoint(tmp_path / "absent.pt")

@@ -1,0 +1,53 @@
+"""Configuration: every flag documented, bad values refused, resume cannot change the run."""
+
+import argparse
+import dataclasses
+
+import pytest
+
+from src.cli import add_dataclass_arguments
+from src.config import GenerateConfig, TrainConfig, merge_for_resume
+from src.errors import UserError
+
+
+@pytest.mark.parametrize("cls", [TrainConfig, GenerateConfig])
+def test_every_field_is_a_flag_with_help_text(cls):
+    parser = argparse.ArgumentParser()
+    add_dataclass_arguments(parser, cls)
+    actions = {a.dest: a for a in parser._actions if a.dest != "help"}
+    assert set(actions) == {f.name for f in dataclasses.fields(cls)}
+    assert all(action.help for action in actions.values())
+
+
+def test_flags_parse_into_the_config_and_untyped_flags_keep_defaults():
+    parser = argparse.ArgumentParser()
+    add_dataclass_arguments(parser, TrainConfig)
+    config = TrainConfig(**vars(parser.parse_args(["--hidden-size", "64", "--max-minutes", "1.5", "--resume"])))
+    assert (config.hidden_size, config.max_minutes, config.resume) == (64, 1.5, True)
+    assert config.seq_len == TrainConfig().seq_len
+
+
+def test_stride_defaults_to_the_sequence_length():
+    assert TrainConfig(seq_len=50).window_stride == 50
+    assert TrainConfig(seq_len=50, stride=10).window_stride == 10
+
+
+@pytest.mark.parametrize("bad", [dict(hidden_size=0), dict(lr=0.0), dict(valid_fraction=0.6, test_fraction=0.5),
+                                 dict(stride=0), dict(max_steps=0), dict(grad_clip=-1.0)])
+def test_invalid_values_are_user_errors(bad):
+    with pytest.raises(UserError):
+        TrainConfig(**bad)
+
+
+def test_resume_keeps_the_saved_settings_and_takes_new_run_controls():
+    saved = TrainConfig(hidden_size=64, max_steps=10).to_dict()
+    merged = merge_for_resume(saved, {"resume": True, "max_minutes": 5.0})
+    assert merged.hidden_size == 64
+    assert merged.max_steps is None  # a budget belongs to one invocation
+    assert merged.max_minutes == 5.0
+
+
+def test_resume_refuses_to_change_the_model_or_optimisation():
+    saved = TrainConfig(hidden_size=64).to_dict()
+    with pytest.raises(UserError, match="--hidden-size"):
+        merge_for_resume(saved, {"resume": True, "hidden_size": 128})

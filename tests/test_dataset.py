@@ -1,0 +1,55 @@
+"""Sliding windows: targets are inputs shifted by one, stride spaces the windows, order is seeded."""
+
+import pytest
+import torch
+
+from src.dataset import WindowDataset
+from src.errors import UserError
+
+
+def test_targets_are_the_inputs_shifted_by_one_character():
+    ids = torch.arange(20)
+    inputs, targets = WindowDataset(ids, seq_len=5, stride=5)[1]
+    assert inputs.tolist() == [5, 6, 7, 8, 9]
+    assert targets.tolist() == [6, 7, 8, 9, 10]
+
+
+def test_default_stride_equal_to_seq_len_tiles_the_text_without_overlap():
+    data = WindowDataset(torch.arange(21), seq_len=5, stride=5)
+    assert len(data) == 4  # windows need seq_len + 1 ids: starts 0, 5, 10, 15
+    assert [data[i][0][0].item() for i in range(len(data))] == [0, 5, 10, 15]
+
+
+def test_smaller_stride_gives_overlapping_windows():
+    data = WindowDataset(torch.arange(12), seq_len=5, stride=2)
+    assert [data[i][0][0].item() for i in range(len(data))] == [0, 2, 4, 6]
+    assert data[3][1].tolist() == [7, 8, 9, 10, 11]
+
+
+def test_corpus_shorter_than_one_window_is_a_clear_error():
+    with pytest.raises(UserError, match="fewer than one window"):
+        WindowDataset(torch.arange(5), seq_len=5, stride=5)
+
+
+def test_an_epoch_visits_every_window_exactly_once():
+    data = WindowDataset(torch.arange(101), seq_len=4, stride=4)
+    starts = [x[:, 0] for x, _ in data.batches(batch_size=7, epoch_seed=0)]
+    assert sorted(torch.cat(starts).tolist()) == list(range(0, 100, 4))
+    assert len(starts) == data.num_batches(7) == 4
+
+
+def test_batch_order_is_fixed_by_the_epoch_seed_and_differs_between_epochs():
+    data = WindowDataset(torch.arange(401), seq_len=4, stride=4)
+    first = [x for x, _ in data.batches(8, epoch_seed=1)]
+    again = [x for x, _ in data.batches(8, epoch_seed=1)]
+    other = [x for x, _ in data.batches(8, epoch_seed=2)]
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert not all(torch.equal(a, b) for a, b in zip(first, other))
+
+
+def test_start_batch_skips_exactly_the_batches_already_trained_on():
+    data = WindowDataset(torch.arange(401), seq_len=4, stride=4)
+    full = [x for x, _ in data.batches(8, epoch_seed=3)]
+    rest = [x for x, _ in data.batches(8, epoch_seed=3, start_batch=5)]
+    assert len(rest) == len(full) - 5
+    assert all(torch.equal(a, b) for a, b in zip(full[5:], rest))

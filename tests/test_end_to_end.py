@@ -1,0 +1,185 @@
+"""The two scripts as a user runs them, in subprocesses, on a small generated corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_MODEL = ["--hidden-size", "24", "--embedding-dim", "8", "--seq-len", "32", "--batch-size", "16",
+              "--warmup-steps", "5", "--sample-length", "40"]
+
+
+def make_corpus(path: Path, characters: int = 24_000) -> Path:
+    """Deterministic English-like text: a few words in random sentences, ASCII only."""
+    rng = random.Random(0)
+    words = "the cat sat on a mat and saw red fox run over lazy dogs while birds sang".split()
+    pieces, size = [], 0
+    while size < characters:
+        sentence = " ".join(rng.choice(words) for _ in range(rng.randint(4, 10))).capitalize() + ".\n"
+        pieces.append(sentence)
+        size += len(sentence)
+    path.write_text("".join(pieces), encoding="utf-8")
+    return path
+
+
+def run(script: str, *args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / script), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, **(env or {})})
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """One 2-epoch training run that the tests below inspect."""
+    workdir = tmp_path_factory.mktemp("run")
+    make_corpus(workdir / "corpus.txt")
+    result = run("train.py", "--data-file", "corpus.txt", "--epochs", "2", *TINY_MODEL, "--log-interval", "5",
+                 cwd=workdir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return workdir, result
+
+
+def test_training_writes_checkpoints_plot_metrics_and_results(trained):
+    workdir, _ = trained
+    for name in ("checkpoints/last.pt", "checkpoints/best.pt", "loss_curve.png", "checkpoints/metrics.jsonl"):
+        assert (workdir / name).is_file() and (workdir / name).stat().st_size > 0, name
+    assert (workdir / "loss_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    results = json.loads((workdir / "checkpoints/results.json").read_text())
+    for key in ("test_loss", "test_bpc", "test_ppl", "best_val_loss", "best_val_bpc", "epochs", "steps",
+                "train_seconds"):
+        assert key in results
+    assert results["epochs"] == 2
+    assert results["test_bpc"] == pytest.approx(results["test_loss"] / 0.6931471805599453)
+    records = [json.loads(line) for line in (workdir / "checkpoints/metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records if r["event"] == "epoch"] == [1, 2]
+    assert any(r["event"] == "train" for r in records) and records[-1]["event"] == "test"
+
+
+def test_training_prints_setup_epoch_summaries_samples_and_test_result(trained):
+    _, result = trained
+    out = result.stdout
+    for fragment in ("device: cpu", "vocabulary:", "parameters", "--- sample ---", "test (best.pt):"):
+        assert fragment in out
+    epochs = re.findall(r"epoch (\d)/2 .* valid ([\d.]+) nats ([\d.]+) bpc ppl ([\d.]+) \| lr", out)
+    assert [e[0] for e in epochs] == ["1", "2"]
+    assert float(epochs[1][1]) < float(epochs[0][1])  # it learns
+
+
+def test_checkpoint_loads_with_weights_only_and_holds_what_resuming_needs(trained):
+    workdir, _ = trained
+    state = torch.load(workdir / "checkpoints/last.pt", weights_only=True, map_location="cpu")
+    for key in ("config", "model_config", "vocab", "model", "optimizer", "scheduler", "progress", "rng"):
+        assert key in state
+    assert state["progress"]["step"] > 0 and state["config"]["hidden_size"] == 24
+
+
+def test_generate_streams_a_continuation_of_the_prompt(trained):
+    workdir, _ = trained
+    result = run("generate.py", "--prompt", "The cat", "--length", "60", "--seed", "3", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("The cat")
+    assert len(result.stdout.rstrip("\n")) == len("The cat") + 60
+    again = run("generate.py", "--prompt", "The cat", "--length", "60", "--seed", "3", cwd=workdir)
+    assert again.stdout == result.stdout
+
+
+def test_generate_draws_several_samples_with_filters(trained):
+    workdir, _ = trained
+    result = run("generate.py", "--prompt", "A", "--length", "20", "--num-samples", "2", "--top-k", "5",
+                 "--top-p", "0.9", "--temperature", "1.2", "--seed", "1", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("--- sample") == 2
+
+
+def test_resumed_training_ends_with_the_same_weights_as_an_uninterrupted_run(trained, tmp_path):
+    workdir, first = trained
+    steps_per_epoch = re.search(r"(\d+) steps/epoch", first.stdout).group(1)
+    make_corpus(tmp_path / "corpus.txt")
+    common = ["--data-file", "corpus.txt", "--epochs", "2", *TINY_MODEL, "--log-interval", "5"]
+    stopped = run("train.py", *common, "--max-steps", steps_per_epoch, cwd=tmp_path)
+    assert stopped.returncode == 0, stopped.stderr[-2000:]
+    resumed = run("train.py", "--resume", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resumed from" in resumed.stdout
+
+    straight = torch.load(workdir / "checkpoints/last.pt", weights_only=True)
+    pieced = torch.load(tmp_path / "checkpoints/last.pt", weights_only=True)
+    assert straight["progress"]["step"] == pieced["progress"]["step"]
+    for name, tensor in straight["model"].items():
+        assert torch.equal(tensor, pieced["model"][name]), name
+    for slot, values in straight["optimizer"]["state"].items():
+        assert torch.equal(values["exp_avg_sq"], pieced["optimizer"]["state"][slot]["exp_avg_sq"])
+
+
+def test_ctrl_c_saves_last_checkpoint_and_plot_then_exits(tmp_path):
+    make_corpus(tmp_path / "corpus.txt", characters=200_000)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "train.py"), "--data-file", "corpus.txt", "--epochs", "50", *TINY_MODEL,
+         "--log-interval", "1"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    metrics = tmp_path / "checkpoints/metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while not (metrics.exists() and metrics.read_text().count("\n") >= 3) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-2000:]
+    assert "continue with --resume" in out
+    assert (tmp_path / "checkpoints/last.pt").is_file() and (tmp_path / "loss_curve.png").is_file()
+    state = torch.load(tmp_path / "checkpoints/last.pt", weights_only=True)
+    assert state["progress"]["step"] >= 3 and state["progress"]["batch_in_epoch"] > 0
+
+
+def test_missing_data_without_network_is_a_one_line_error(tmp_path):
+    offline = {"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
+    result = run("train.py", "--data-dir", "nowhere", cwd=tmp_path, env=offline)
+    assert_one_line_error(result, "nowhere", "--data-file")
+
+
+def test_missing_data_file_is_a_one_line_error(tmp_path):
+    assert_one_line_error(run("train.py", "--data-file", "absent.txt", cwd=tmp_path), "absent.txt")
+
+
+def test_corpus_shorter_than_one_window_is_a_one_line_error(tmp_path):
+    (tmp_path / "short.txt").write_text("x" * 2000, encoding="utf-8")
+    result = run("train.py", "--data-file", "short.txt", "--seq-len", "4096", cwd=tmp_path)
+    assert_one_line_error(result, "--seq-len")
+
+
+def test_corrupt_checkpoint_is_a_one_line_error(trained, tmp_path):
+    workdir, _ = trained
+    data = (workdir / "checkpoints/best.pt").read_bytes()
+    (tmp_path / "broken.pt").write_bytes(data[: len(data) // 3])
+    assert_one_line_error(run("generate.py", "--checkpoint", "broken.pt", cwd=tmp_path), "broken.pt")
+
+
+def test_prompt_with_unseen_characters_is_a_one_line_error_naming_them(trained):
+    workdir, _ = trained
+    result = run("generate.py", "--prompt", "The €uro", cwd=workdir)
+    assert_one_line_error(result, "'€'", "--drop-unknown")
+    dropped = run("generate.py", "--prompt", "The €uro", "--drop-unknown", "--length", "5", cwd=workdir)
+    assert dropped.returncode == 0 and dropped.stdout.startswith("The uro")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_unavailable_device_is_a_one_line_error(trained):
+    workdir, _ = trained
+    assert_one_line_error(run("generate.py", "--device", "cuda", cwd=workdir), "CUDA")
+    assert_one_line_error(run("train.py", "--data-file", "corpus.txt", "--device", "cuda", cwd=workdir), "CUDA")

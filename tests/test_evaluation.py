@@ -1,0 +1,57 @@
+"""Evaluation predicts every character of a split exactly once, with the context before it."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from src.evaluation import Evaluation, evaluate
+from src.model.rnn_model import ModelConfig, RNNLanguageModel
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture
+def model() -> RNNLanguageModel:
+    torch.manual_seed(0)
+    return RNNLanguageModel(ModelConfig(vocab_size=9, embedding_dim=4, hidden_size=8, num_layers=2)).double()
+
+
+def full_context_loss(model: RNNLanguageModel, ids: torch.Tensor) -> float:
+    """The definition: one pass over the whole text, mean loss of predicting ids[1:]."""
+    with torch.no_grad():
+        logits, _ = model(ids[:-1].view(1, -1))
+    return F.cross_entropy(logits[0], ids[1:]).item()
+
+
+def test_batch_size_one_equals_a_single_pass_over_the_whole_text(model):
+    ids = torch.randint(0, 9, (203,))
+    result = evaluate(model, ids, batch_size=1, seq_len=16, device=CPU)
+    assert result.characters == 202
+    assert result.loss == pytest.approx(full_context_loss(model, ids), rel=1e-12)
+
+
+@pytest.mark.parametrize("batch_size,seq_len", [(3, 7), (4, 50), (7, 1), (300, 16)])
+def test_every_character_is_predicted_once_whatever_the_batch_layout(model, batch_size, seq_len):
+    ids = torch.randint(0, 9, (203,))
+    assert evaluate(model, ids, batch_size, seq_len, CPU).characters == 202
+
+
+def test_window_length_does_not_change_the_result_because_state_is_carried(model):
+    ids = torch.randint(0, 9, (150,))
+    short = evaluate(model, ids, batch_size=2, seq_len=5, device=CPU).loss
+    long = evaluate(model, ids, batch_size=2, seq_len=100, device=CPU).loss
+    assert short == pytest.approx(long, rel=1e-12)
+
+
+def test_bits_per_character_and_perplexity_are_the_loss_in_other_units():
+    result = Evaluation(loss=1.5, characters=10)
+    assert result.bpc == pytest.approx(1.5 / math.log(2))
+    assert result.perplexity == pytest.approx(math.exp(1.5))
+
+
+def test_evaluation_leaves_the_model_in_the_mode_it_found_it(model):
+    model.train()
+    evaluate(model, torch.randint(0, 9, (20,)), 2, 4, CPU)
+    assert model.training
