@@ -12,51 +12,48 @@ import sys
 import types
 import typing
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from src.errors import UserError
 
-T = TypeVar("T")
 
-
-def _flag_type(annotation: Any) -> tuple[type, bool]:
-    """Return (scalar type, is_optional) for `int`, `float | None`, ..."""
-    optional = False
+def _flag_type(annotation: Any) -> type:
+    """The scalar type a flag parses to: `int` for `int`, `float` for `float | None`, ..."""
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        members = [a for a in typing.get_args(annotation) if a is not type(None)]
-        optional = len(members) < len(typing.get_args(annotation))
-        annotation = members[0]
-    return annotation, optional
+        return next(a for a in typing.get_args(annotation) if a is not type(None))
+    return annotation
 
 
 def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
     """Add one `--flag` per field of dataclass `cls`.
 
     Defaults are suppressed so that the parsed namespace holds only the flags the user actually
-    typed; `config_from_args` fills the rest from the dataclass (or from a checkpoint on resume).
+    typed; the dataclass fills in the rest (or, on resume, the checkpoint's config).
     """
     hints = typing.get_type_hints(cls)
+    groups: dict[str, argparse._ArgumentGroup] = {}
     for f in dataclasses.fields(cls):
+        group_name = f.metadata.get("group")
+        if group_name is None:
+            target: argparse._ActionsContainer = parser
+        else:
+            target = groups.get(group_name) or groups.setdefault(group_name, parser.add_argument_group(group_name))
         flag = "--" + f.name.replace("_", "-")
-        kind, _ = _flag_type(hints[f.name])
+        kind = _flag_type(hints[f.name])
         default = f.default if f.default is not dataclasses.MISSING else None
         help_text = f.metadata["help"]
         if kind is bool:
-            parser.add_argument(flag, action="store_true", default=argparse.SUPPRESS, help=help_text)
+            target.add_argument(flag, action="store_true", default=argparse.SUPPRESS, help=help_text)
             continue
-        parser.add_argument(
+        choices = f.metadata.get("choices")
+        target.add_argument(
             flag,
             type=kind,
-            choices=f.metadata.get("choices"),
+            choices=choices,
             default=argparse.SUPPRESS,
-            metavar=f.metadata.get("metavar", kind.__name__.upper()),
-            help=f"{help_text} (default: {default})",
+            metavar="{" + ",".join(choices) + "}" if choices else f.metadata.get("metavar", kind.__name__.upper()),
+            help=help_text if default is None else f"{help_text} (default: {default})",
         )
-
-
-def given_arguments(args: argparse.Namespace) -> dict[str, Any]:
-    """The flags the user typed, as a dict of field name -> value."""
-    return dict(vars(args))
 
 
 def run_main(main: Callable[[], int | None]) -> None:

@@ -15,7 +15,7 @@ from src.errors import UserError
 
 
 def _opt(default: Any, help: str, **extra: Any) -> Any:
-    """A dataclass field with its command-line help text (and optional choices/metavar)."""
+    """A dataclass field with its command-line help text (and optional choices, metavar, group)."""
     return field(default=default, metadata={"help": help, **extra})
 
 
@@ -24,52 +24,45 @@ class TrainConfig:
     """Everything `python train.py` can be told. Defaults suit WikiText-2 raw on a laptop CPU."""
 
     # --- data -----------------------------------------------------------------------------
-    data_dir: str = _opt(
-        "data/wikitext-2-raw",
-        "folder with wiki.train.raw, wiki.valid.raw and wiki.test.raw; downloaded there if missing",
-        metavar="DIR",
-    )
-    data_file: str | None = _opt(
-        None,
-        "train on this UTF-8 text file instead of WikiText-2, split contiguously into train/valid/test",
-        metavar="PATH",
-    )
-    valid_fraction: float = _opt(0.05, "with --data-file: fraction of the text used for validation")
-    test_fraction: float = _opt(0.05, "with --data-file: fraction of the text (at the end) used for test")
-    seq_len: int = _opt(128, "characters per training window (truncated-BPTT length)")
-    stride: int | None = _opt(None, "step between training window starts (default: --seq-len, no overlap)")
-    batch_size: int = _opt(64, "windows per training batch (also streams per evaluation batch)")
+    data_dir: str = _opt("data/wikitext-2-raw", "folder with wiki.train.raw, wiki.valid.raw and wiki.test.raw; "
+                         "downloaded there if missing", group="data", metavar="DIR")
+    data_file: str | None = _opt(None, "train on this UTF-8 text file instead of WikiText-2, split contiguously "
+                                 "into train/valid/test", group="data", metavar="PATH")
+    valid_fraction: float = _opt(0.05, "with --data-file: fraction of the text used for validation", group="data")
+    test_fraction: float = _opt(0.05, "with --data-file: fraction at the end used for test", group="data")
+    seq_len: int = _opt(128, "characters per training window (truncated-BPTT length)", group="data")
+    stride: int | None = _opt(None, "step between training window starts (default: --seq-len, no overlap)",
+                              group="data")
+    batch_size: int = _opt(64, "windows per training batch (also streams per evaluation batch)", group="data")
 
     # --- model ----------------------------------------------------------------------------
-    embedding_dim: int = _opt(128, "size of the character embedding fed to the first layer")
-    hidden_size: int = _opt(512, "units per recurrent layer")
-    num_layers: int = _opt(2, "number of stacked tanh RNN layers")
+    embedding_dim: int = _opt(128, "size of the character embedding fed to the first layer", group="model")
+    hidden_size: int = _opt(512, "units per recurrent layer", group="model")
+    num_layers: int = _opt(2, "number of stacked tanh RNN layers", group="model")
 
     # --- optimisation ---------------------------------------------------------------------
-    epochs: int = _opt(10, "passes over the training split; the LR schedule is planned over them")
-    max_steps: int | None = _opt(
-        None, "stop after this many optimizer steps in total (a budget: the LR schedule is unchanged)"
-    )
-    max_minutes: float | None = _opt(
-        None, "stop cleanly after this many minutes of training, then validate and test"
-    )
-    lr: float = _opt(2e-3, "peak Adam learning rate")
-    lr_schedule: str = _opt(
-        "cosine",
-        "learning-rate schedule: linear warmup then cosine decay to 10%% of --lr, or constant",
-        choices=["cosine", "constant"],
-    )
-    warmup_steps: int = _opt(200, "steps of linear learning-rate warmup")
-    grad_clip: float = _opt(1.0, "clip the global gradient norm to this value (0 disables)")
+    epochs: int = _opt(10, "passes over the training split; the LR schedule is planned over them",
+                       group="optimisation")
+    max_steps: int | None = _opt(None, "stop after this many optimizer steps in total (a budget: the LR "
+                                 "schedule is unchanged)", group="optimisation")
+    max_minutes: float | None = _opt(None, "stop cleanly after this many minutes, then validate and test",
+                                     group="optimisation")
+    lr: float = _opt(2e-3, "peak Adam learning rate", group="optimisation")
+    lr_schedule: str = _opt("cosine", "linear warmup, then cosine decay to 10%% of --lr; or constant after "
+                            "warmup", group="optimisation", choices=["cosine", "constant"])
+    warmup_steps: int = _opt(200, "steps of linear learning-rate warmup", group="optimisation")
+    grad_clip: float = _opt(1.0, "clip the global gradient norm to this value (0 disables)", group="optimisation")
 
     # --- run ------------------------------------------------------------------------------
-    seed: int = _opt(1337, "random seed for initialisation, data order and samples")
-    device: str = _opt("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
-    resume: bool = _opt(False, "continue from <checkpoint-dir>/last.pt exactly where it stopped")
-    checkpoint_dir: str = _opt("checkpoints", "where last.pt, best.pt, metrics.jsonl and results.json go", metavar="DIR")
-    plot: str = _opt("loss_curve.png", "where to write the loss curve after every epoch", metavar="PATH")
-    log_interval: int = _opt(50, "write the training loss to metrics.jsonl every this many steps")
-    sample_length: int = _opt(300, "characters to sample after every epoch (0 disables)")
+    seed: int = _opt(1337, "random seed for initialisation, data order and samples", group="run")
+    device: str = _opt("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps", group="run")
+    resume: bool = _opt(False, "continue from <checkpoint-dir>/last.pt exactly where it stopped", group="run")
+    checkpoint_dir: str = _opt("checkpoints", "where last.pt, best.pt, metrics.jsonl and results.json go",
+                               group="run", metavar="DIR")
+    plot: str = _opt("loss_curve.png", "where to write the loss curve after every epoch", group="run",
+                     metavar="PATH")
+    log_interval: int = _opt(50, "write the training loss to metrics.jsonl every this many steps", group="run")
+    sample_length: int = _opt(300, "characters to sample after every epoch (0 disables)", group="run")
 
     def __post_init__(self) -> None:
         positive = ["seq_len", "batch_size", "embedding_dim", "hidden_size", "num_layers", "epochs", "log_interval"]

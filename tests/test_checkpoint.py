@@ -30,11 +30,16 @@ def test_saving_leaves_no_temporary_files_and_replaces_the_old_checkpoint(tmp_pa
     assert load_checkpoint(tmp_path / "c.pt")["progress"]["step"] == 8
 
 
+class Unpicklable:
+    def __reduce__(self):
+        raise RuntimeError("cannot pickle this")
+
+
 def test_a_failed_save_keeps_the_previous_checkpoint_intact(tmp_path):
     save_checkpoint(minimal_state(), tmp_path / "c.pt")
     state = minimal_state()
-    state["model"]["bad"] = lambda: None  # not picklable: torch.save fails midway
-    with pytest.raises(Exception):
+    state["model"]["bad"] = Unpicklable()  # torch.save fails midway through writing
+    with pytest.raises(RuntimeError, match="cannot pickle"):
         save_checkpoint(state, tmp_path / "c.pt")
     assert load_checkpoint(tmp_path / "c.pt")["progress"]["step"] == 7
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
