@@ -39,6 +39,11 @@ class TrainConfig:
     embedding_dim: int = _opt(128, "size of the character embedding fed to the first layer", group="model")
     hidden_size: int = _opt(512, "units per recurrent layer", group="model")
     num_layers: int = _opt(2, "number of stacked tanh RNN layers", group="model")
+    rnn_impl: str = _opt("bptt", "recurrence implementation: bptt (hand-written backward, faster) or autograd "
+                         "(the plain reference loop); both compute the same function", group="model",
+                         choices=["bptt", "autograd"])
+    precision: str = _opt("fp32", "fp32, or bf16 mixed precision (bf16 matrix multiplies, float32 weights "
+                          "and loss; cpu and cuda)", group="model", choices=["fp32", "bf16"])
 
     # --- optimisation ---------------------------------------------------------------------
     epochs: int = _opt(10, "passes over the training split; the LR schedule is planned over them",

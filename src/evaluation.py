@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from src.precision import autocast
+
 
 @dataclass
 class Evaluation:
@@ -35,14 +37,19 @@ class Evaluation:
         return math.exp(self.loss)
 
 
-def _summed_loss(model: nn.Module, inputs: Tensor, targets: Tensor, hidden: Tensor) -> tuple[float, Tensor]:
-    logits, hidden = model(inputs, hidden)
+def _summed_loss(model: nn.Module, inputs: Tensor, targets: Tensor, hidden: Tensor | None,
+                 precision: str) -> tuple[float, Tensor]:
+    with autocast(inputs.device, precision):
+        logits, hidden = model(inputs, hidden)
+    if logits.dtype == torch.bfloat16:
+        logits = logits.float()  # the loss is always computed in float32 (or the model's float64)
     loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="sum")
     return loss.item(), hidden
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, ids: Tensor, batch_size: int, seq_len: int, device: torch.device) -> Evaluation:
+def evaluate(model: nn.Module, ids: Tensor, batch_size: int, seq_len: int, device: torch.device,
+             precision: str = "fp32") -> Evaluation:
     """Mean loss of predicting ids[1:] from the text before each of them."""
     n_predict = ids.numel() - 1
     if n_predict < 1:
@@ -55,7 +62,8 @@ def evaluate(model: nn.Module, ids: Tensor, batch_size: int, seq_len: int, devic
     targets = ids[1: streams * stream_len + 1].view(streams, stream_len).to(device)
     total, hidden = 0.0, None
     for start in range(0, stream_len, seq_len):
-        loss, hidden = _summed_loss(model, inputs[:, start:start + seq_len], targets[:, start:start + seq_len], hidden)
+        loss, hidden = _summed_loss(model, inputs[:, start:start + seq_len], targets[:, start:start + seq_len],
+                                    hidden, precision)
         total += loss
     # The remainder continues the last stream, whose state is hidden[:, -1].
     tail_start = streams * stream_len
@@ -63,7 +71,7 @@ def evaluate(model: nn.Module, ids: Tensor, batch_size: int, seq_len: int, devic
     for start in range(tail_start, n_predict, seq_len):
         stop = min(start + seq_len, n_predict)
         loss, last_hidden = _summed_loss(model, ids[start:stop].view(1, -1).to(device),
-                                         ids[start + 1:stop + 1].view(1, -1).to(device), last_hidden)
+                                         ids[start + 1:stop + 1].view(1, -1).to(device), last_hidden, precision)
         total += loss
     model.train(was_training)
     return Evaluation(loss=total / n_predict, characters=n_predict)

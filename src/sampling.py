@@ -14,6 +14,7 @@ from torch import Tensor
 
 from src.errors import UserError
 from src.model.rnn_model import RNNLanguageModel
+from src.model.stepper import RNNStepper
 from src.vocab import UNK_ID, CharVocab
 
 
@@ -75,16 +76,20 @@ def encode_prompt(vocab: CharVocab, prompt: str, drop_unknown: bool) -> Tensor:
 @torch.inference_mode()
 def generate(model: RNNLanguageModel, vocab: CharVocab, prompt_ids: Tensor, length: int,
              options: SamplingOptions, generator: torch.Generator) -> Iterator[str]:
-    """Yield `length` sampled characters that continue `prompt_ids`, one at a time."""
+    """Yield `length` sampled characters that continue `prompt_ids`, one at a time.
+
+    The prompt is read in one forward pass (fast for long prompts); the characters after it go
+    through `RNNStepper`, the allocation-free single-step path.
+    """
     was_training = model.training
     model.eval()
-    device = model.head.weight.device
-    logits, hidden = model(prompt_ids.view(1, -1).to(device))  # prime on the whole prompt at once
-    next_logits = logits[0, -1].cpu()
+    logits, hidden = model(prompt_ids.view(1, -1).to(model.head.weight.device))
+    model.train(was_training)
+    stepper = RNNStepper(model)
+    stepper.reset(hidden)
+    next_logits = logits[0, -1]
     for _ in range(length):
-        probs = next_char_probabilities(next_logits, options)
+        probs = next_char_probabilities(next_logits.cpu(), options)
         char_id = int(torch.multinomial(probs, 1, generator=generator))
         yield vocab.decode([char_id])
-        logits, hidden = model(torch.tensor([[char_id]], device=device), hidden)
-        next_logits = logits[0, -1].cpu()
-    model.train(was_training)
+        next_logits = stepper.step(char_id)

@@ -28,6 +28,7 @@ from src.errors import UserError
 from src.evaluation import Evaluation, evaluate
 from src.interrupt import GracefulInterrupt
 from src.metrics_log import MetricsLog
+from src.precision import autocast, check_precision
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from src.plotting import plot_loss_curve
 from src.sampling import SamplingOptions, encode_prompt, generate
@@ -96,7 +97,9 @@ class Trainer:
             if ids.numel() < 2:
                 raise UserError(f"the {name} split has fewer than 2 characters; use a longer text")
 
-        self.model_config = ModelConfig(len(self.vocab), config.embedding_dim, config.hidden_size, config.num_layers)
+        check_precision(config.precision, self.device)
+        self.model_config = ModelConfig(len(self.vocab), config.embedding_dim, config.hidden_size, config.num_layers,
+                                        config.rnn_impl)
         self.model = RNNLanguageModel(self.model_config).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         self.steps_per_epoch = self.train_data.num_batches(config.batch_size)
@@ -140,8 +143,9 @@ class Trainer:
     def train_step(self, inputs: Tensor, targets: Tensor) -> tuple[float, float]:
         """One Adam step on a batch; returns (loss in nats, gradient norm before clipping)."""
         inputs, targets = inputs.to(self.device), targets.to(self.device)
-        logits, _ = self.model(inputs)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+        with autocast(self.device, self.config.precision):
+            logits, _ = self.model(inputs)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         max_norm = self.config.grad_clip if self.config.grad_clip > 0 else math.inf
@@ -196,7 +200,7 @@ class Trainer:
         complete = p.batch_in_epoch >= self.steps_per_epoch
         epoch_number = p.epoch + 1
         train_loss = p.epoch_loss_sum / max(1, p.batch_in_epoch)
-        valid = evaluate(self.model, self.valid_ids, c.batch_size, c.seq_len, self.device)
+        valid = evaluate(self.model, self.valid_ids, c.batch_size, c.seq_len, self.device, c.precision)
         improved = valid.loss < p.best_valid_loss
         p.best_valid_loss = min(p.best_valid_loss, valid.loss)
         p.epoch_steps.append(p.step)
@@ -233,7 +237,7 @@ class Trainer:
         best = load_checkpoint(self.checkpoint_dir / "best.pt")
         model = RNNLanguageModel(ModelConfig(**best["model_config"])).to(self.device)
         model.load_state_dict(best["model"])
-        test: Evaluation = evaluate(model, self.test_ids, c.batch_size, c.seq_len, self.device)
+        test: Evaluation = evaluate(model, self.test_ids, c.batch_size, c.seq_len, self.device, c.precision)
         results = {
             "test_loss": test.loss, "test_bpc": test.bpc, "test_ppl": test.perplexity,
             "best_val_loss": p.best_valid_loss, "best_val_bpc": p.best_valid_loss / math.log(2),
@@ -256,7 +260,8 @@ class Trainer:
               f"| test {self.test_ids.numel():,}")
         print(f"vocabulary: {len(self.vocab)} symbols ({len(self.vocab) - 1} characters + unknown)")
         print(f"model: {self.model_config.num_layers} x {self.model_config.hidden_size} tanh RNN, "
-              f"embedding {self.model_config.embedding_dim}, {self.model.num_parameters():,} parameters")
+              f"embedding {self.model_config.embedding_dim}, {self.model.num_parameters():,} parameters "
+              f"({self.config.rnn_impl}, {self.config.precision})")
         print(f"training: {self.steps_per_epoch} steps/epoch x {self.config.epochs} epochs, "
               f"batch {self.config.batch_size} x {self.config.seq_len} characters", flush=True)
 

@@ -5,15 +5,16 @@ import torch
 from torch import nn
 
 from src.model.rnn_cell import RNNCell
-from src.model.rnn_model import ModelConfig, RNNLanguageModel, run_layer
+from src.model.rnn_model import RNN_IMPLS, ModelConfig, RNNLanguageModel, autograd_recurrence
 
 V, E, H, L = 11, 5, 7, 3
 
 
-def make_pair(seed: int = 0) -> tuple[RNNLanguageModel, nn.RNN]:
+def make_pair(seed: int = 0, impl: str = "bptt") -> tuple[RNNLanguageModel, nn.RNN]:
     """Our model and a torch.nn.RNN (tanh, same layers) holding the same weights, in float64."""
     torch.manual_seed(seed)
-    ours = RNNLanguageModel(ModelConfig(vocab_size=V, embedding_dim=E, hidden_size=H, num_layers=L)).double()
+    config = ModelConfig(vocab_size=V, embedding_dim=E, hidden_size=H, num_layers=L, rnn_impl=impl)
+    ours = RNNLanguageModel(config).double()
     reference = nn.RNN(E, H, num_layers=L, nonlinearity="tanh", batch_first=True).double()
     with torch.no_grad():
         for layer, cell in enumerate(ours.cells):
@@ -27,18 +28,21 @@ def reference_forward(ours: RNNLanguageModel, reference: nn.RNN, tokens, hidden=
     return ours.head(outputs), h_n
 
 
-def test_outputs_and_final_state_equal_torch_nn_rnn():
-    ours, reference = make_pair()
-    tokens = torch.randint(0, V, (4, 9))
-    h0 = torch.randn(L, 4, H, dtype=torch.float64)
+@pytest.mark.parametrize("impl", RNN_IMPLS)
+@pytest.mark.parametrize("shape", [(4, 9), (1, 3), (2, 1)])  # (1, 3) and (2, 1): fewer positions than V
+def test_outputs_and_final_state_equal_torch_nn_rnn(impl, shape):
+    ours, reference = make_pair(impl=impl)
+    tokens = torch.randint(0, V, shape)
+    h0 = torch.randn(L, shape[0], H, dtype=torch.float64)
     logits, h_n = ours(tokens, h0)
     ref_logits, ref_h_n = reference_forward(ours, reference, tokens, h0)
     torch.testing.assert_close(logits, ref_logits, rtol=0, atol=1e-12)
     torch.testing.assert_close(h_n, ref_h_n, rtol=0, atol=1e-12)
 
 
-def test_gradients_equal_torch_nn_rnn():
-    ours, reference = make_pair(seed=1)
+@pytest.mark.parametrize("impl", RNN_IMPLS)
+def test_gradients_equal_torch_nn_rnn(impl):
+    ours, reference = make_pair(seed=1, impl=impl)
     tokens, targets = torch.randint(0, V, (3, 12)), torch.randint(0, V, (3, 12))
     h0 = torch.randn(L, 3, H, dtype=torch.float64, requires_grad=True)
     h0_ref = h0.detach().clone().requires_grad_()
@@ -60,14 +64,14 @@ def test_gradients_equal_torch_nn_rnn():
 
 
 class OneLayer(nn.Module):
-    """`run_layer` as a module, so `functional_call` can swap in gradcheck's parameter copies."""
+    """The reference loop as a module, so `functional_call` can swap in gradcheck's parameter copies."""
 
     def __init__(self, cell: RNNCell) -> None:
         super().__init__()
         self.cell = cell
 
     def forward(self, inputs, h0):
-        return run_layer(self.cell, inputs, h0)
+        return autograd_recurrence(self.cell, self.cell.project_input(inputs), h0)
 
 
 def test_recurrence_passes_float64_gradcheck_including_initial_state():
@@ -84,8 +88,9 @@ def test_recurrence_passes_float64_gradcheck_including_initial_state():
     assert torch.autograd.gradcheck(function, (inputs, h0, *weights))
 
 
-def test_carrying_the_hidden_state_continues_a_sequence_exactly():
-    ours, _ = make_pair(seed=3)
+@pytest.mark.parametrize("impl", RNN_IMPLS)
+def test_carrying_the_hidden_state_continues_a_sequence_exactly(impl):
+    ours, _ = make_pair(seed=3, impl=impl)
     tokens = torch.randint(0, V, (2, 10))
     whole, h_whole = ours(tokens)
     first, h_mid = ours(tokens[:, :6])

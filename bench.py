@@ -1,0 +1,266 @@
+"""How fast is our recurrence next to torch.nn.RNN? Measured side by side in one process.
+
+For each hidden size, the same language model (embedding -> L tanh layers -> linear head) is
+built three ways with identical weights: `torch_rnn` (torch.nn.RNN, the reference), `autograd`
+(our loop, differentiated by PyTorch) and `bptt` (our loop with the hand-written backward). Each
+round times one step of every implementation in a rotated order, so drift on a shared machine
+hits all of them alike; the table reports medians.
+
+    python bench.py                    # default sizes, CPU, float32 and bf16
+    python bench.py --quick            # a small subset in under a minute
+    python bench.py --json bench.json  # also write one JSON object per row
+
+Columns: training characters/s (forward, loss, backward, Adam step) and its ratio to torch_rnn at
+the same size and float32; inference characters/s (all positions' logits, no graph); batch-1
+sampling characters/s (torch_rnn: stepping nn.RNN one character at a time; autograd: our model's
+forward per character; bptt: our allocation-free stepper; all with the same draw); and the bytes
+of activations autograd keeps for the backward pass (parameters excluded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from src.model.rnn_model import ModelConfig, RNNLanguageModel
+from src.model.stepper import RNNStepper
+from src.precision import autocast
+from src.sampling import SamplingOptions, next_char_probabilities
+
+IMPLS = ("torch_rnn", "autograd", "bptt")
+
+
+class TorchRNNModel(nn.Module):
+    """The reference: the same architecture with torch.nn.RNN as the recurrence."""
+
+    def __init__(self, ours: RNNLanguageModel) -> None:
+        super().__init__()
+        c = ours.config
+        self.embedding = nn.Embedding(c.vocab_size, c.embedding_dim)
+        self.rnn = nn.RNN(c.embedding_dim, c.hidden_size, c.num_layers, nonlinearity="tanh", batch_first=True)
+        self.head = nn.Linear(c.hidden_size, c.vocab_size)
+        with torch.no_grad():
+            self.embedding.weight.copy_(ours.embedding.weight)
+            self.head.load_state_dict(ours.head.state_dict())
+            for layer, cell in enumerate(ours.cells):
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                    getattr(self.rnn, f"{name}_l{layer}").copy_(getattr(cell, name))
+
+    def forward(self, tokens: torch.Tensor, hidden: torch.Tensor | None = None):
+        outputs, hidden = self.rnn(self.embedding(tokens), hidden)
+        return self.head(outputs), hidden
+
+
+@dataclass
+class Row:
+    impl: str
+    precision: str
+    hidden_size: int
+    vocab_size: int
+    embedding_dim: int
+    num_layers: int
+    seq_len: int
+    batch_size: int
+    device: str
+    threads: int
+    train_ms: float
+    train_chars_per_s: float
+    train_ratio_vs_torch_rnn: float
+    eval_chars_per_s: float
+    sample_chars_per_s: float
+    saved_activation_bytes: int
+    saved_ratio_vs_torch_rnn: float
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so a clock reading covers it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn: Callable[[], object], device: torch.device) -> float:
+    """Seconds one call of `fn` takes, GPU work included."""
+    synchronize(device)
+    start = time.perf_counter()
+    fn()
+    synchronize(device)
+    return time.perf_counter() - start
+
+
+def saved_activation_bytes(model: nn.Module, tokens: torch.Tensor, precision: str) -> int:
+    """Bytes of distinct tensor storage that one forward pass saves for backward, parameters excluded."""
+    parameter_storages = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    seen: dict[int, int] = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in parameter_storages:
+            seen[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), autocast(tokens.device, precision):
+        model(tokens)
+    return sum(seen.values())
+
+
+class Candidate:
+    """One implementation at one size and precision, with the three things we time."""
+
+    def __init__(self, impl: str, model: nn.Module, precision: str, tokens: torch.Tensor, targets: torch.Tensor):
+        self.impl, self.model, self.precision = impl, model, precision
+        self.tokens, self.targets = tokens, targets
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        self.device = tokens.device
+
+    def train_step(self) -> None:
+        with autocast(self.device, self.precision):
+            logits, _ = self.model(self.tokens)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), self.targets.reshape(-1))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+
+    def eval_step(self) -> None:
+        with torch.inference_mode(), autocast(self.device, self.precision):
+            self.model(self.tokens)
+
+    def sample(self, length: int) -> None:
+        """Batch-1 sampling of `length` characters, the way each implementation would do it."""
+        options, generator = SamplingOptions(temperature=1.0), torch.Generator().manual_seed(0)
+        char_id = 1
+        with torch.inference_mode():
+            if self.impl == "bptt":
+                stepper = RNNStepper(self.model)
+                for _ in range(length):
+                    logits = stepper.step(char_id)
+                    char_id = int(torch.multinomial(next_char_probabilities(logits.cpu(), options), 1,
+                                                    generator=generator))
+                return
+            hidden = None
+            token = torch.empty(1, 1, dtype=torch.long, device=self.device)
+            for _ in range(length):
+                token.fill_(char_id)
+                logits, hidden = self.model(token, hidden)
+                char_id = int(torch.multinomial(next_char_probabilities(logits[0, -1].cpu(), options), 1,
+                                                generator=generator))
+
+
+def median_over_rounds(candidates: list[Candidate], measure: Callable[[Candidate], float], rounds: int,
+                       warmup: int) -> dict[str, float]:
+    """Median of `measure` per candidate, interleaved: each round visits all of them, order rotated."""
+    for candidate in candidates:
+        for _ in range(warmup):
+            measure(candidate)
+    samples: dict[str, list[float]] = {c.impl: [] for c in candidates}
+    for r in range(rounds):
+        order = candidates[r % len(candidates):] + candidates[:r % len(candidates)]
+        for candidate in order:
+            samples[candidate.impl].append(measure(candidate))
+    return {impl: statistics.median(values) for impl, values in samples.items()}
+
+
+def bench_size(hidden: int, args: argparse.Namespace, device: torch.device, precision: str,
+               reference_train_s: dict[int, float], reference_saved: dict[int, int]) -> list[Row]:
+    torch.manual_seed(0)
+    config = ModelConfig(args.vocab_size, args.embedding_dim, hidden, args.num_layers)
+    tokens = torch.randint(0, args.vocab_size, (args.batch_size, args.seq_len), device=device)
+    targets = torch.randint(0, args.vocab_size, (args.batch_size, args.seq_len), device=device)
+    base = RNNLanguageModel(config)
+    models = {"torch_rnn": TorchRNNModel(base)}
+    for impl in ("autograd", "bptt"):
+        model = RNNLanguageModel(ModelConfig(**{**asdict(config), "rnn_impl": impl}))
+        model.load_state_dict(base.state_dict())
+        models[impl] = model
+    candidates = [Candidate(impl, models[impl].to(device), precision, tokens, targets) for impl in args.impls]
+
+    chars = args.batch_size * args.seq_len
+    train_s = median_over_rounds(candidates, lambda c: timed(c.train_step, device), args.rounds, warmup=2)
+    eval_s = median_over_rounds(candidates, lambda c: timed(c.eval_step, device), args.rounds, warmup=1)
+    sample_s = median_over_rounds(candidates, lambda c: timed(lambda: c.sample(args.sample_length), device),
+                                  max(3, args.rounds // 3), warmup=1)
+    saved = {c.impl: saved_activation_bytes(c.model, tokens, precision) for c in candidates}
+    if precision == "fp32" and "torch_rnn" in train_s:
+        reference_train_s[hidden], reference_saved[hidden] = train_s["torch_rnn"], saved["torch_rnn"]
+
+    rows = []
+    for c in candidates:
+        ref_s, ref_saved = reference_train_s.get(hidden, float("nan")), reference_saved.get(hidden, 0)
+        rows.append(Row(
+            impl=c.impl, precision=precision, hidden_size=hidden, vocab_size=args.vocab_size,
+            embedding_dim=args.embedding_dim, num_layers=args.num_layers, seq_len=args.seq_len,
+            batch_size=args.batch_size, device=str(device), threads=torch.get_num_threads(),
+            train_ms=1000 * train_s[c.impl], train_chars_per_s=chars / train_s[c.impl],
+            train_ratio_vs_torch_rnn=ref_s / train_s[c.impl], eval_chars_per_s=chars / eval_s[c.impl],
+            sample_chars_per_s=args.sample_length / sample_s[c.impl], saved_activation_bytes=saved[c.impl],
+            saved_ratio_vs_torch_rnn=saved[c.impl] / ref_saved if ref_saved else float("nan"),
+        ))
+    return rows
+
+
+def print_table(rows: list[Row]) -> None:
+    header = (f"{'impl':<10} {'prec':<5} {'H':>5} {'train ms':>9} {'train chars/s':>14} {'x torch_rnn':>11} "
+              f"{'eval chars/s':>13} {'sample chars/s':>15} {'saved MB':>9} {'x torch_rnn':>11}")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(f"{r.impl:<10} {r.precision:<5} {r.hidden_size:>5} {r.train_ms:>9.1f} {r.train_chars_per_s:>14,.0f} "
+              f"{r.train_ratio_vs_torch_rnn:>11.2f} {r.eval_chars_per_s:>13,.0f} {r.sample_chars_per_s:>15,.0f} "
+              f"{r.saved_activation_bytes / 2**20:>9.1f} {r.saved_ratio_vs_torch_rnn:>11.2f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps")
+    parser.add_argument("--hidden-sizes", type=int, nargs="+", default=[256, 512, 1024],
+                        help="hidden sizes to benchmark (512 is the default model)")
+    parser.add_argument("--vocab-size", type=int, default=1000,
+                        help="vocabulary size (WikiText-2 raw's is of this order)")
+    parser.add_argument("--embedding-dim", type=int, default=128, help="embedding size (train.py default)")
+    parser.add_argument("--num-layers", type=int, default=2, help="stacked layers (train.py default)")
+    parser.add_argument("--seq-len", type=int, default=128, help="characters per window (train.py default)")
+    parser.add_argument("--batch-size", type=int, default=64, help="windows per batch (train.py default)")
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"],
+                        help="precisions to run; ratios are always against float32 torch_rnn")
+    parser.add_argument("--impls", nargs="+", default=list(IMPLS), choices=IMPLS, help="implementations to time")
+    parser.add_argument("--rounds", type=int, default=9, help="timed rounds per measurement (median)")
+    parser.add_argument("--sample-length", type=int, default=300, help="characters per sampling measurement")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--quick", action="store_true", help="H=256 only, fewer rounds: under a minute")
+    parser.add_argument("--json", metavar="PATH", help="also write the rows as a JSON list to PATH")
+    args = parser.parse_args()
+    if args.quick:
+        args.hidden_sizes, args.rounds, args.sample_length = [256], 5, 200
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if "torch_rnn" not in args.impls or "fp32" not in args.precisions:
+        parser.error("the ratios need the float32 torch_rnn reference: keep torch_rnn and fp32")
+    device = torch.device(args.device)
+
+    print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads; "
+          f"V={args.vocab_size} E={args.embedding_dim} L={args.num_layers} T={args.seq_len} B={args.batch_size}; "
+          f"medians of {args.rounds} interleaved rounds")
+    rows: list[Row] = []
+    reference_train_s: dict[int, float] = {}
+    reference_saved: dict[int, int] = {}
+    for hidden in args.hidden_sizes:
+        for precision in ("fp32", "bf16"):
+            if precision in args.precisions:
+                rows += bench_size(hidden, args, device, precision, reference_train_s, reference_saved)
+    print()
+    print_table(rows)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump([asdict(r) for r in rows], handle, indent=2)
+        print(f"wrote {len(rows)} rows to {args.json}")
+
+
+if __name__ == "__main__":
+    main()
