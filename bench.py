@@ -12,9 +12,10 @@ hits all of them alike; the table reports medians.
 
 Columns: training characters/s (forward, loss, backward, Adam step) and its ratio to torch_rnn at
 the same size and float32; inference characters/s (all positions' logits, no graph); batch-1
-sampling characters/s (torch_rnn: stepping nn.RNN one character at a time; autograd: our model's
-forward per character; bptt: our allocation-free stepper; all with the same draw); and the bytes
-of activations autograd keeps for the backward pass (parameters excluded).
+generation characters/s, with the draw of each next character ("sample") and the model step alone
+("step") (torch_rnn: stepping nn.RNN one character at a time; autograd: our model's forward per
+character; bptt: our allocation-free stepper); and the bytes of activations that one forward pass
+keeps for the backward pass (parameters excluded).
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class Row:
     train_ratio_vs_torch_rnn: float
     eval_chars_per_s: float
     sample_chars_per_s: float
+    step_chars_per_s: float
     saved_activation_bytes: int
     saved_ratio_vs_torch_rnn: float
 
@@ -132,25 +134,36 @@ class Candidate:
         with torch.inference_mode(), autocast(self.device, self.precision):
             self.model(self.tokens)
 
-    def sample(self, length: int) -> None:
-        """Batch-1 sampling of `length` characters, the way each implementation would do it."""
+    def sample(self, length: int, draw: bool) -> None:
+        """Batch-1 generation of `length` characters, the way each implementation would step.
+
+        draw=True: each next character is drawn from the model's distribution (what generate.py
+        does). draw=False: the model step alone, fed a fixed character sequence.
+        """
         options, generator = SamplingOptions(temperature=1.0), torch.Generator().manual_seed(0)
-        char_id = 1
+        vocab_size = self.model.head.out_features
         with torch.inference_mode():
             if self.impl == "bptt":
                 stepper = RNNStepper(self.model)
-                for _ in range(length):
-                    logits = stepper.step(char_id)
-                    char_id = int(torch.multinomial(next_char_probabilities(logits.cpu(), options), 1,
-                                                    generator=generator))
-                return
-            hidden = None
-            token = torch.empty(1, 1, dtype=torch.long, device=self.device)
-            for _ in range(length):
-                token.fill_(char_id)
-                logits, hidden = self.model(token, hidden)
-                char_id = int(torch.multinomial(next_char_probabilities(logits[0, -1].cpu(), options), 1,
-                                                generator=generator))
+                step = stepper.step
+            else:
+                hidden = None
+                token = torch.empty(1, 1, dtype=torch.long, device=self.device)
+
+                def step(char_id: int) -> torch.Tensor:
+                    nonlocal hidden
+                    token.fill_(char_id)
+                    logits, hidden = self.model(token, hidden)
+                    return logits[0, -1]
+
+            char_id = 1
+            for i in range(length):
+                logits = step(char_id)
+                if draw:
+                    probs = next_char_probabilities(logits.cpu(), options)
+                    char_id = int(torch.multinomial(probs, 1, generator=generator))
+                else:
+                    char_id = 1 + i % (vocab_size - 1)
 
 
 def median_over_rounds(candidates: list[Candidate], measure: Callable[[Candidate], float], rounds: int,
@@ -184,8 +197,10 @@ def bench_size(hidden: int, args: argparse.Namespace, device: torch.device, prec
     chars = args.batch_size * args.seq_len
     train_s = median_over_rounds(candidates, lambda c: timed(c.train_step, device), args.rounds, warmup=2)
     eval_s = median_over_rounds(candidates, lambda c: timed(c.eval_step, device), args.rounds, warmup=1)
-    sample_s = median_over_rounds(candidates, lambda c: timed(lambda: c.sample(args.sample_length), device),
+    sample_s = median_over_rounds(candidates, lambda c: timed(lambda: c.sample(args.sample_length, True), device),
                                   max(3, args.rounds // 3), warmup=1)
+    step_s = median_over_rounds(candidates, lambda c: timed(lambda: c.sample(args.sample_length, False), device),
+                                max(3, args.rounds // 3), warmup=1)
     saved = {c.impl: saved_activation_bytes(c.model, tokens, precision) for c in candidates}
     if precision == "fp32" and "torch_rnn" in train_s:
         reference_train_s[hidden], reference_saved[hidden] = train_s["torch_rnn"], saved["torch_rnn"]
@@ -199,7 +214,8 @@ def bench_size(hidden: int, args: argparse.Namespace, device: torch.device, prec
             batch_size=args.batch_size, device=str(device), threads=torch.get_num_threads(),
             train_ms=1000 * train_s[c.impl], train_chars_per_s=chars / train_s[c.impl],
             train_ratio_vs_torch_rnn=ref_s / train_s[c.impl], eval_chars_per_s=chars / eval_s[c.impl],
-            sample_chars_per_s=args.sample_length / sample_s[c.impl], saved_activation_bytes=saved[c.impl],
+            sample_chars_per_s=args.sample_length / sample_s[c.impl],
+            step_chars_per_s=args.sample_length / step_s[c.impl], saved_activation_bytes=saved[c.impl],
             saved_ratio_vs_torch_rnn=saved[c.impl] / ref_saved if ref_saved else float("nan"),
         ))
     return rows
@@ -207,12 +223,13 @@ def bench_size(hidden: int, args: argparse.Namespace, device: torch.device, prec
 
 def print_table(rows: list[Row]) -> None:
     header = (f"{'impl':<10} {'prec':<5} {'H':>5} {'train ms':>9} {'train chars/s':>14} {'x torch_rnn':>11} "
-              f"{'eval chars/s':>13} {'sample chars/s':>15} {'saved MB':>9} {'x torch_rnn':>11}")
+              f"{'eval chars/s':>13} {'sample chars/s':>15} {'step chars/s':>13} {'saved MB':>9} {'x torch_rnn':>11}")
     print(header)
     print("-" * len(header))
     for r in rows:
         print(f"{r.impl:<10} {r.precision:<5} {r.hidden_size:>5} {r.train_ms:>9.1f} {r.train_chars_per_s:>14,.0f} "
               f"{r.train_ratio_vs_torch_rnn:>11.2f} {r.eval_chars_per_s:>13,.0f} {r.sample_chars_per_s:>15,.0f} "
+              f"{r.step_chars_per_s:>13,.0f} "
               f"{r.saved_activation_bytes / 2**20:>9.1f} {r.saved_ratio_vs_torch_rnn:>11.2f}", flush=True)
 
 

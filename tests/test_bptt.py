@@ -11,7 +11,7 @@ from src.model.rnn_model import ModelConfig, RNNLanguageModel, autograd_recurren
 
 def random_inputs(T=6, B=3, H=5, dtype=torch.float64, seed=0):
     torch.manual_seed(seed)
-    x_proj = torch.randn(T, B, H, dtype=dtype, requires_grad=True)
+    x_proj = torch.randn(B, T, H, dtype=dtype, requires_grad=True)
     h0 = torch.randn(B, H, dtype=dtype, requires_grad=True)
     weight_hh = (0.5 * torch.randn(H, H, dtype=dtype)).requires_grad_()
     return x_proj, h0, weight_hh
@@ -28,15 +28,16 @@ def test_gradcheck_with_a_single_time_step():
 def test_forward_equals_the_equation_step_by_step():
     x_proj, h0, weight_hh = random_inputs()
     h, expected = h0, []
-    for t in range(x_proj.shape[0]):
-        h = torch.tanh(x_proj[t] + h @ weight_hh.T)
+    for t in range(x_proj.shape[1]):
+        h = torch.tanh(x_proj[:, t] + h @ weight_hh.T)
         expected.append(h)
-    torch.testing.assert_close(tanh_recurrence(x_proj, h0, weight_hh), torch.stack(expected), rtol=0, atol=1e-14)
+    torch.testing.assert_close(tanh_recurrence(x_proj, h0, weight_hh), torch.stack(expected, dim=1),
+                               rtol=0, atol=1e-14)
 
 
 def test_gradients_equal_the_autograd_loop_for_an_arbitrary_upstream_gradient():
     x_proj, h0, weight_hh = random_inputs(T=20, B=4, H=8)
-    upstream = torch.randn(20, 4, 8, dtype=torch.float64)
+    upstream = torch.randn(4, 20, 8, dtype=torch.float64)
     cell = RNNCell(8, 8).double()
     with torch.no_grad():
         cell.weight_hh.copy_(weight_hh)

@@ -31,13 +31,13 @@ def test_hoisted_input_projection_then_step_equals_one_step():
     torch.testing.assert_close(cell.step(cell.project_input(x), h), cell(x, h))
 
 
-def test_project_input_handles_a_whole_time_major_sequence_at_once():
+def test_project_input_handles_a_whole_sequence_at_once():
     torch.manual_seed(2)
     cell = RNNCell(5, 6)
-    x = torch.randn(4, 3, 5)  # (T, B, I)
+    x = torch.randn(3, 4, 5)  # (B, T, I)
     projected = cell.project_input(x)
-    assert projected.shape == (4, 3, 6)
-    torch.testing.assert_close(projected[2], cell.project_input(x[2]))
+    assert projected.shape == (3, 4, 6)
+    torch.testing.assert_close(projected[:, 2], cell.project_input(x[:, 2]))
 
 
 def test_initialisation_is_uniform_within_one_over_sqrt_hidden_size():

@@ -79,7 +79,7 @@ def test_recurrence_passes_float64_gradcheck_including_initial_state():
     layer = OneLayer(RNNCell(3, 4).double())
     names = [name for name, _ in layer.named_parameters()]
     weights = tuple(p.detach().clone().requires_grad_() for p in layer.parameters())
-    inputs = torch.randn(5, 2, 3, dtype=torch.float64, requires_grad=True)
+    inputs = torch.randn(2, 5, 3, dtype=torch.float64, requires_grad=True)  # (B, T, I)
     h0 = torch.randn(2, 4, dtype=torch.float64, requires_grad=True)
 
     def function(inputs, h0, *weights):

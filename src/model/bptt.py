@@ -17,6 +17,10 @@ Backward, given dL/dh_t from above (the next layer or the head, `grad_outputs[t]
 Only the loop over dh is sequential; everything that can be batched over time is. Compared with
 autograd, which saves the input of every addmm and the output of every tanh, this keeps just the
 outputs h_0..h_{T-1} (needed by the next layer anyway), about half the activation memory.
+
+Tensors are batch-first, (B, T, H), like the model's input and output: the loop reads and writes
+the strided slices [:, t] directly (matrix multiplies accept a row stride), so no layer ever has
+to be transposed or copied between time-major and batch-major.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from torch import Tensor
 class TanhRecurrence(torch.autograd.Function):
     """outputs = [h_0, ..., h_{T-1}] for h_t = tanh(x_proj_t + h_{t-1} W_hh^T), with a hand-written backward.
 
-    Shapes: x_proj (T, B, H), h0 (B, H), weight_hh (H, H) -> outputs (T, B, H).
+    Shapes: x_proj (B, T, H), h0 (B, H), weight_hh (H, H) -> outputs (B, T, H).
     The loop runs in x_proj's dtype (bfloat16 under --precision bf16); gradients are returned in
     each input's own dtype, as autograd requires.
     """
@@ -41,10 +45,9 @@ class TanhRecurrence(torch.autograd.Function):
         w_hh_t = weight_hh.to(dtype).t()
         outputs = torch.empty_like(x_proj)
         h = h0.to(dtype)
-        for t in range(x_proj.shape[0]):
-            # a_t = x_proj_t + h_{t-1} W_hh^T, written straight into outputs[t], then tanh in place.
-            torch.addmm(x_proj[t], h, w_hh_t, out=outputs[t])
-            h = outputs[t].tanh_()
+        for t in range(x_proj.shape[1]):
+            # a_t = x_proj_t + h_{t-1} W_hh^T, written straight into outputs[:, t], then tanh in place.
+            h = torch.addmm(x_proj[:, t], h, w_hh_t, out=outputs[:, t]).tanh_()
         ctx.save_for_backward(outputs, h0, weight_hh)
         return outputs
 
@@ -55,21 +58,21 @@ class TanhRecurrence(torch.autograd.Function):
         w_hh = weight_hh.to(dtype)
         grad_outputs = grad_outputs.to(dtype)
         tanh_grad = 1 - outputs * outputs  # (1 - h_t^2) for every t at once
-        da = torch.empty_like(outputs)  # da[t] = dL/da_t, filled backwards
-        dh = grad_outputs[-1]
-        for t in range(outputs.shape[0] - 1, 0, -1):
-            torch.mul(dh, tanh_grad[t], out=da[t])
-            dh = torch.addmm(grad_outputs[t - 1], da[t], w_hh)  # dh_{t-1} = dL/dh_{t-1} (above) + da_t W_hh
-        torch.mul(dh, tanh_grad[0], out=da[0])
-        dh0 = da[0] @ w_hh
+        da = torch.empty_like(outputs)  # da[:, t] = dL/da_t, filled backwards
+        dh = grad_outputs[:, -1]
+        for t in range(outputs.shape[1] - 1, 0, -1):
+            torch.mul(dh, tanh_grad[:, t], out=da[:, t])
+            dh = torch.addmm(grad_outputs[:, t - 1], da[:, t], w_hh)  # dh_{t-1} = dL/dh_{t-1} above + da_t W_hh
+        torch.mul(dh, tanh_grad[:, 0], out=da[:, 0])
+        dh0 = da[:, 0] @ w_hh
 
+        # dW_hh = sum over t (and the batch) of da_t^T h_{t-1}, as one matrix multiply.
+        h_prev = torch.cat([h0.to(dtype).unsqueeze(1), outputs[:, :-1]], dim=1)  # (B, T, H): h_{t-1}
         hidden = outputs.shape[-1]
-        # dW_hh = sum_t da_t^T h_{t-1}: steps 1..T-1 pair with outputs[0..T-2], step 0 with h0.
-        d_weight_hh = da[1:].reshape(-1, hidden).t() @ outputs[:-1].reshape(-1, hidden)
-        d_weight_hh += da[0].t() @ h0.to(dtype)
+        d_weight_hh = da.reshape(-1, hidden).t() @ h_prev.reshape(-1, hidden)
         return da, dh0.to(h0.dtype), d_weight_hh.to(weight_hh.dtype)
 
 
 def tanh_recurrence(x_proj: Tensor, h0: Tensor, weight_hh: Tensor) -> Tensor:
-    """Run the hand-written-BPTT recurrence: (T, B, H) projected inputs -> (T, B, H) hidden states."""
+    """Run the hand-written-BPTT recurrence: (B, T, H) projected inputs -> (B, T, H) hidden states."""
     return TanhRecurrence.apply(x_proj, h0, weight_hh)

@@ -54,15 +54,15 @@ class ModelConfig:
 def autograd_recurrence(cell: RNNCell, x_proj: Tensor, h: Tensor) -> Tensor:
     """The reference loop: h_t = cell.step(x_proj_t, h_{t-1}) for t = 0..T-1, differentiated by autograd.
 
-    x_proj: (T, B, H) projected inputs (`cell.project_input`); h: (B, H). Returns (T, B, H).
+    x_proj: (B, T, H) projected inputs (`cell.project_input`); h: (B, H). Returns (B, T, H).
     """
     outputs = []
-    # unbind, not x_proj[t]: with indexing, every backward step would write a (T, B, H) zero
+    # unbind, not x_proj[:, t]: with indexing, every backward step would write a (B, T, H) zero
     # tensor holding one slice of gradient; unbind's backward stacks the slices once.
-    for x_proj_t in x_proj.unbind(0):
+    for x_proj_t in x_proj.unbind(1):
         h = cell.step(x_proj_t, h)
         outputs.append(h)
-    return torch.stack(outputs)
+    return torch.stack(outputs, dim=1)
 
 
 class RNNLanguageModel(nn.Module):
@@ -88,16 +88,15 @@ class RNNLanguageModel(nn.Module):
         """
         if hidden is None:
             hidden = self.init_hidden(tokens.shape[0])
-        time_major = tokens.t()  # (T, B): x[t] is then a contiguous (B, ...) block
         final_states = []
         for layer, (cell, h0) in enumerate(zip(self.cells, hidden.unbind(0))):
-            x_proj = self.embed_and_project(time_major) if layer == 0 else cell.project_input(x)
+            x_proj = self.embed_and_project(tokens) if layer == 0 else cell.project_input(x)  # (B, T, H)
             if self.config.rnn_impl == "bptt":
                 x = tanh_recurrence(x_proj, h0, cell.weight_hh)
             else:
                 x = autograd_recurrence(cell, x_proj, h0)
-            final_states.append(x[-1])
-        logits = self.head(x.transpose(0, 1))  # (B, T, V)
+            final_states.append(x[:, -1])
+        logits = self.head(x)  # (B, T, V)
         return logits, torch.stack(final_states)
 
     def embed_and_project(self, tokens: Tensor) -> Tensor:
