@@ -42,8 +42,9 @@ class TrainConfig:
     rnn_impl: str = _opt("bptt", "recurrence implementation: bptt (hand-written backward, faster) or autograd "
                          "(the plain reference loop); both compute the same function", group="model",
                          choices=["bptt", "autograd"])
-    precision: str = _opt("fp32", "fp32, or bf16 mixed precision (bf16 matrix multiplies, float32 weights "
-                          "and loss; cpu and cuda)", group="model", choices=["fp32", "bf16"])
+    precision: str = _opt("auto", "bf16: mixed precision (bf16 matrix multiplies, float32 weights and loss; "
+                          "cpu and cuda); fp32; auto: bf16 on CPUs with native bf16 instructions, else fp32",
+                          group="model", choices=["auto", "fp32", "bf16"])
 
     # --- optimisation ---------------------------------------------------------------------
     epochs: int = _opt(10, "passes over the training split; the LR schedule is planned over them",

@@ -3,20 +3,41 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import torch
 
 from src.errors import UserError
 
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
-def check_precision(precision: str, device: torch.device) -> None:
-    """bf16 autocast is supported here on CPU and CUDA; refuse it elsewhere with a clear message."""
+def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """True when the CPU advertises bf16 matrix instructions (AVX512_BF16 or AMX-BF16).
+
+    Read from /proc/cpuinfo, so only Linux can say yes; anywhere else the answer is False.
+    """
+    try:
+        flags = set(cpuinfo.read_text(encoding="utf-8", errors="replace").split())
+    except OSError:
+        return False
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """The precision a run will use: `auto` becomes bf16 only where it was measured to pay off.
+
+    On a CPU with native bf16 instructions, bf16 trained 1.8-2x faster than float32 and reached
+    the same validation loss (README, "bf16"). Elsewhere, including CUDA, it has not been
+    measured here, so `auto` stays float32 and bf16 is opt-in.
+    """
     if precision not in PRECISIONS:
         raise UserError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
     if precision == "bf16" and device.type not in ("cpu", "cuda"):
         raise UserError(f"--precision bf16 is supported on cpu and cuda, not {device.type}")
+    return precision
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:

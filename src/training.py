@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +28,9 @@ from src.errors import UserError
 from src.evaluation import Evaluation, evaluate
 from src.interrupt import GracefulInterrupt
 from src.metrics_log import MetricsLog
-from src.precision import autocast, check_precision
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from src.plotting import plot_loss_curve
+from src.precision import autocast, resolve_precision
 from src.sampling import SamplingOptions, encode_prompt, generate
 from src.schedule import build_scheduler
 from src.vocab import CharVocab
@@ -81,8 +81,10 @@ class Trainer:
     """Holds a run's objects so that each phase (step, epoch end, test) is a short method."""
 
     def __init__(self, config: TrainConfig, resume_state: dict[str, Any] | None) -> None:
-        self.config = config
         self.device = resolve_device(config.device)
+        # Record the precision actually used, so a resumed run keeps it on any machine.
+        config = replace(config, precision=resolve_precision(config.precision, self.device))
+        self.config = config
         self.checkpoint_dir = Path(config.checkpoint_dir)
         torch.manual_seed(config.seed)
 
@@ -97,7 +99,6 @@ class Trainer:
             if ids.numel() < 2:
                 raise UserError(f"the {name} split has fewer than 2 characters; use a longer text")
 
-        check_precision(config.precision, self.device)
         self.model_config = ModelConfig(len(self.vocab), config.embedding_dim, config.hidden_size, config.num_layers,
                                         config.rnn_impl)
         self.model = RNNLanguageModel(self.model_config).to(self.device)

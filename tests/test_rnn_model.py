@@ -5,7 +5,12 @@ import torch
 from torch import nn
 
 from src.model.rnn_cell import RNNCell
-from src.model.rnn_model import RNN_IMPLS, ModelConfig, RNNLanguageModel, autograd_recurrence
+from src.model.rnn_model import (
+    RNN_IMPLS,
+    ModelConfig,
+    RNNLanguageModel,
+    autograd_recurrence,
+)
 
 V, E, H, L = 11, 5, 7, 3
 

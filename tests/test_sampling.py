@@ -5,7 +5,12 @@ import torch
 
 from src.errors import UserError
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
-from src.sampling import SamplingOptions, encode_prompt, generate, next_char_probabilities
+from src.sampling import (
+    SamplingOptions,
+    encode_prompt,
+    generate,
+    next_char_probabilities,
+)
 from src.vocab import UNK_ID, CharVocab
 
 LOGITS = torch.tensor([5.0, 1.0, 4.0, 3.0, 2.0])  # id 0 is the unknown symbol

@@ -61,10 +61,10 @@ class TanhRecurrence(torch.autograd.Function):
         da = torch.empty_like(outputs)  # da[:, t] = dL/da_t, filled backwards
         dh = grad_outputs[:, -1]
         for t in range(outputs.shape[1] - 1, 0, -1):
-            torch.mul(dh, tanh_grad[:, t], out=da[:, t])
+            torch.mul(dh, tanh_grad[:, t], out=da[:, t])  # da_t = dh_t * (1 - h_t**2)
             dh = torch.addmm(grad_outputs[:, t - 1], da[:, t], w_hh)  # dh_{t-1} = dL/dh_{t-1} above + da_t W_hh
         torch.mul(dh, tanh_grad[:, 0], out=da[:, 0])
-        dh0 = da[:, 0] @ w_hh
+        dh0 = da[:, 0] @ w_hh  # what reaches the initial state
 
         # dW_hh = sum over t (and the batch) of da_t^T h_{t-1}, as one matrix multiply.
         h_prev = torch.cat([h0.to(dtype).unsqueeze(1), outputs[:, :-1]], dim=1)  # (B, T, H): h_{t-1}

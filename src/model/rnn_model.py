@@ -89,8 +89,9 @@ class RNNLanguageModel(nn.Module):
         if hidden is None:
             hidden = self.init_hidden(tokens.shape[0])
         final_states = []
-        for layer, (cell, h0) in enumerate(zip(self.cells, hidden.unbind(0))):
-            x_proj = self.embed_and_project(tokens) if layer == 0 else cell.project_input(x)  # (B, T, H)
+        x: Tensor | None = None  # the previous layer's outputs, (B, T, H)
+        for cell, h0 in zip(self.cells, hidden.unbind(0)):
+            x_proj = self.embed_and_project(tokens) if x is None else cell.project_input(x)  # (B, T, H)
             if self.config.rnn_impl == "bptt":
                 x = tanh_recurrence(x_proj, h0, cell.weight_hh)
             else:

@@ -1,0 +1,40 @@
+"""Precision: auto picks bf16 only on CPUs with native bf16; bf16 is refused where unsupported."""
+
+import pytest
+import torch
+
+from src.errors import UserError
+from src.precision import autocast, cpu_has_native_bf16, resolve_precision
+
+CPU = torch.device("cpu")
+
+
+def test_native_bf16_is_read_from_the_cpu_flags(tmp_path):
+    with_bf16, without = tmp_path / "with", tmp_path / "without"
+    with_bf16.write_text("flags\t\t: fpu sse2 avx512f avx512_bf16 avx512_vnni\n")
+    without.write_text("flags\t\t: fpu sse2 avx2 fma\n")
+    assert cpu_has_native_bf16(with_bf16)
+    assert not cpu_has_native_bf16(without)
+    assert not cpu_has_native_bf16(tmp_path / "absent")
+
+
+def test_auto_follows_the_cpu_flags_on_the_cpu():
+    assert resolve_precision("auto", CPU) == ("bf16" if cpu_has_native_bf16() else "fp32")
+
+
+def test_explicit_precisions_are_kept():
+    assert resolve_precision("fp32", CPU) == "fp32"
+    assert resolve_precision("bf16", CPU) == "bf16"
+
+
+def test_bf16_on_mps_is_a_user_error():
+    with pytest.raises(UserError, match="mps"):
+        resolve_precision("bf16", torch.device("mps"))
+
+
+def test_bf16_autocast_runs_matrix_multiplies_in_bfloat16():
+    a, b = torch.randn(4, 4), torch.randn(4, 4)
+    with autocast(CPU, "bf16"):
+        assert (a @ b).dtype == torch.bfloat16
+    with autocast(CPU, "fp32"):
+        assert (a @ b).dtype == torch.float32
