@@ -34,7 +34,7 @@ from torch import nn
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from src.model.stepper import RNNStepper
 from src.precision import autocast
-from src.sampling import SamplingOptions, next_char_probabilities
+from src.sampling import SamplingOptions, draw, next_char_probabilities
 
 IMPLS = ("torch_rnn", "autograd", "bptt")
 
@@ -134,11 +134,11 @@ class Candidate:
         with torch.inference_mode(), autocast(self.device, self.precision):
             self.model(self.tokens)
 
-    def sample(self, length: int, draw: bool) -> None:
+    def sample(self, length: int, with_draw: bool) -> None:
         """Batch-1 generation of `length` characters, the way each implementation would step.
 
-        draw=True: each next character is drawn from the model's distribution (what generate.py
-        does). draw=False: the model step alone, fed a fixed character sequence.
+        with_draw=True: each next character is drawn from the model's distribution (what
+        generate.py does). with_draw=False: the model step alone, fed a fixed character sequence.
         """
         options, generator = SamplingOptions(temperature=1.0), torch.Generator().manual_seed(0)
         vocab_size = self.model.head.out_features
@@ -159,9 +159,8 @@ class Candidate:
             char_id = 1
             for i in range(length):
                 logits = step(char_id)
-                if draw:
-                    probs = next_char_probabilities(logits.cpu(), options)
-                    char_id = int(torch.multinomial(probs, 1, generator=generator))
+                if with_draw:
+                    char_id = draw(next_char_probabilities(logits.cpu(), options), generator)
                 else:
                     char_id = 1 + i % (vocab_size - 1)
 

@@ -7,6 +7,7 @@ from src.errors import UserError
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from src.sampling import (
     SamplingOptions,
+    draw,
     encode_prompt,
     generate,
     next_char_probabilities,
@@ -74,11 +75,25 @@ def test_same_seed_gives_the_same_sample_and_streams_the_requested_length():
     model = RNNLanguageModel(ModelConfig(len(vocab), 4, 8, 1))
     prompt = encode_prompt(vocab, "abc", drop_unknown=False)
 
-    def draw(seed):
+    def sample_with_seed(seed):
         pieces = list(generate(model, vocab, prompt, 40, SamplingOptions(), torch.Generator().manual_seed(seed)))
         assert all(len(p) == 1 for p in pieces)
         return "".join(pieces)
 
-    assert draw(1) == draw(1)
-    assert len(draw(1)) == 40
-    assert draw(1) != draw(2)
+    assert sample_with_seed(1) == sample_with_seed(1)
+    assert len(sample_with_seed(1)) == 40
+    assert sample_with_seed(1) != sample_with_seed(2)
+
+
+def test_draw_follows_the_given_probabilities():
+    probs = torch.tensor([0.0, 0.5, 0.0, 0.3, 0.2])
+    generator = torch.Generator().manual_seed(0)
+    counts = torch.bincount(torch.tensor([draw(probs, generator) for _ in range(20_000)]), minlength=5)
+    assert counts[0] == counts[2] == 0  # zero probability is never drawn
+    torch.testing.assert_close(counts / 20_000, probs, rtol=0, atol=0.015)
+
+
+def test_draw_is_reproducible_with_the_same_generator_seed():
+    probs = torch.softmax(torch.randn(50), dim=0)
+    first = [draw(probs, torch.Generator().manual_seed(7)) for _ in range(3)]
+    assert first == [draw(probs, torch.Generator().manual_seed(7)) for _ in range(3)]

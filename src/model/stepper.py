@@ -1,19 +1,29 @@
 """Batch-1 inference one character at a time, for sampling: no autograd, no per-step allocation.
 
-Generating text is a long chain of tiny steps (one character, batch 1), so the cost is the number
-of operations per step, not arithmetic. The stepper prepares everything that does not change:
+Generating text is a long chain of tiny steps (one character, batch 1), so the cost is memory
+traffic (every weight is read once per step) and the overhead of each operation, not arithmetic.
+The stepper prepares everything that does not change:
 
     layer 0:   a = T[c] + h W_hh^T          T = E W_ih^T + b_ih + b_hh, a (V, H) table: a lookup
                                               replaces the embedding and the input matmul
-    layer l:   a = h^(l-1) W_ih^T + b + h W_hh^T      b = b_ih + b_hh pre-added
+    layer l:   a = b + h^(l-1) W_ih^T + h W_hh^T      b = b_ih + b_hh pre-added
     each:      h = tanh(a)
     head:      logits = h^(L) W_out^T + b_out
 
-and writes every result into buffers allocated once (`out=` and in-place tanh).
+and writes every result into buffers allocated once (`out=`).
+
+On the CPU the arrays are NumPy views of the weights: for vector-matrix products this small,
+NumPy's call overhead and BLAS path are about twice as fast as PyTorch's (measured: 91 vs 205 us
+per step at H=512, V=1000). On other devices the same code runs on torch tensors, since `xp`
+below is either the `numpy` or the `torch` module and both spell these operations alike.
 """
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import Any
+
+import numpy
 import torch
 from torch import Tensor
 
@@ -24,41 +34,59 @@ class RNNStepper:
     """Feeds characters one at a time through a snapshot of the model's weights."""
 
     @torch.no_grad()
-    def __init__(self, model: RNNLanguageModel) -> None:
+    def __init__(self, model: RNNLanguageModel, use_numpy: bool | None = None) -> None:
+        """Snapshot `model`'s weights; `use_numpy` defaults to True exactly when the model is on the CPU."""
         cells = list(model.cells)
-        self.table = cells[0].project_input(model.embedding.weight).detach().contiguous()  # (V, H)
-        self.w_hh_t = [c.weight_hh.detach().t().contiguous() for c in cells]
-        self.w_ih_t = [c.weight_ih.detach().t().contiguous() for c in cells]  # [0] unused: the table has it
-        self.bias = [(c.bias_ih + c.bias_hh).detach().view(1, -1) for c in cells]
-        self.head_w_t = model.head.weight.detach().t().contiguous()
-        self.head_b = model.head.bias.detach().view(1, -1)
-        like = self.table[:1]
-        self.h = [torch.zeros_like(like) for _ in cells]  # current state of each layer, (1, H)
-        self.next_h = [torch.zeros_like(like) for _ in cells]  # where the new state is written
-        self.proj = [torch.zeros_like(like) for _ in cells]  # layer l >= 1: its input's projection
-        self.logits = torch.zeros_like(self.head_b)
+        on_cpu = model.head.weight.device.type == "cpu"
+        if use_numpy and not on_cpu:
+            raise ValueError("the NumPy path needs the model on the CPU")
+        self.on_cpu = on_cpu if use_numpy is None else use_numpy
+        self.xp: ModuleType = numpy if self.on_cpu else torch
+
+        def snapshot(tensor: Tensor) -> Any:
+            tensor = tensor.detach().contiguous()
+            return tensor.numpy().copy() if self.on_cpu else tensor.clone()
+
+        self.table = snapshot(cells[0].project_input(model.embedding.weight))  # (V, H)
+        self.w_hh_t = [snapshot(c.weight_hh.t()) for c in cells]  # (H, H) each
+        self.w_ih_t = [snapshot(c.weight_ih.t()) for c in cells[1:]]  # layer 0's is in the table
+        self.bias = [snapshot((c.bias_ih + c.bias_hh).view(1, -1)) for c in cells[1:]]
+        self.head_w_t = snapshot(model.head.weight.t())  # (H, V)
+        self.head_b = snapshot(model.head.bias.view(1, -1))
+        # Row vectors (1, H): a batch of one, the shape both libraries' matmul keeps with out=.
+        zeros = self.xp.zeros_like
+        self.h = [zeros(self.table[:1]) for _ in cells]  # current state of each layer
+        self.a = zeros(self.table[:1])  # pre-activation scratch
+        self.product = zeros(self.table[:1])  # one vector-matrix product
+        self.logits = zeros(self.head_b)
 
     @torch.no_grad()
     def reset(self, hidden: Tensor | None = None) -> None:
         """Start from `hidden` (num_layers, 1, H), or from zeros."""
         for layer, h in enumerate(self.h):
             if hidden is None:
-                h.zero_()
+                h[:] = 0
             else:
-                h.copy_(hidden[layer])
+                h[:] = hidden[layer].cpu().numpy() if self.on_cpu else hidden[layer]
 
     def hidden(self) -> Tensor:
         """The current state as (num_layers, 1, H), like `RNNLanguageModel.forward` returns it."""
-        return torch.stack(self.h)
+        return torch.stack([torch.from_numpy(h) if self.on_cpu else h for h in self.h])
 
     @torch.no_grad()
     def step(self, char_id: int) -> Tensor:
         """Consume one character; return the logits (V,) for the next one (a buffer: copy to keep)."""
-        x_proj = self.table[char_id:char_id + 1]
-        for layer in range(len(self.h)):
-            if layer > 0:
-                x_proj = torch.addmm(self.bias[layer], self.h[layer - 1], self.w_ih_t[layer], out=self.proj[layer])
-            new_h = torch.addmm(x_proj, self.h[layer], self.w_hh_t[layer], out=self.next_h[layer]).tanh_()
-            # The new state becomes current; the old buffer is reused for the next step's result.
-            self.next_h[layer], self.h[layer] = self.h[layer], new_h
-        return torch.addmm(self.head_b, self.h[-1], self.head_w_t, out=self.logits)[0]
+        xp, a, product = self.xp, self.a, self.product
+        for layer, h in enumerate(self.h):
+            if layer == 0:
+                a[0] = self.table[char_id]
+            else:
+                xp.matmul(self.h[layer - 1], self.w_ih_t[layer - 1], out=a)
+                xp.add(a, self.bias[layer - 1], out=a)
+            xp.matmul(h, self.w_hh_t[layer], out=product)  # uses the old h ...
+            xp.add(a, product, out=a)
+            xp.tanh(a, out=h)  # ... before it is overwritten with the new one
+        xp.matmul(self.h[-1], self.head_w_t, out=self.logits)
+        xp.add(self.logits, self.head_b, out=self.logits)
+        logits = self.logits[0]
+        return torch.from_numpy(logits) if self.on_cpu else logits
