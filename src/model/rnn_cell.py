@@ -10,8 +10,9 @@ Shapes (B = batch, I = input size, H = hidden size):
     W_hh    (H, H)      hidden-to-hidden weights     b_hh (H,)
     h_t     (B, H)      new hidden state, in (-1, 1)
 
-Parameter names and layout match `torch.nn.RNN` (`weight_ih_l0` etc. without the suffix), which is
-what lets the tests copy weights across and demand identical outputs and gradients.
+Parameter names and layout match PyTorch's built-in RNN layer (`weight_ih_l0` etc. without the
+suffix), which is what lets the tests copy weights across and demand identical outputs and
+gradients.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class RNNCell(nn.Module):
     """One tanh recurrent layer's parameters and its single-step update.
 
     Initialisation: every weight and bias is drawn from U(-1/sqrt(H), 1/sqrt(H)), the same
-    scheme as `torch.nn.RNN`, so the two start from the same distribution. It keeps the
+    scheme as PyTorch's built-in RNN layer, so the two start from the same distribution. It keeps the
     pre-activation of a fresh network in tanh's linear range for typical inputs.
     """
 
