@@ -34,10 +34,9 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
     groups: dict[str, argparse._ArgumentGroup] = {}
     for f in dataclasses.fields(cls):
         group_name = f.metadata.get("group")
-        if group_name is None:
-            target: argparse._ActionsContainer = parser
-        else:
-            target = groups.get(group_name) or groups.setdefault(group_name, parser.add_argument_group(group_name))
+        if group_name is not None and group_name not in groups:
+            groups[group_name] = parser.add_argument_group(group_name)
+        target: argparse._ActionsContainer = groups[group_name] if group_name is not None else parser
         flag = "--" + f.name.replace("_", "-")
         kind = _flag_type(hints[f.name])
         default = f.default if f.default is not dataclasses.MISSING else None
