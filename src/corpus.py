@@ -71,9 +71,15 @@ def rows_to_raw_text(rows: Iterable[str]) -> str:
 
 
 def _hf_load_dataset(path: str, name: str) -> Any:
-    """The real download (imported lazily: `datasets` is slow to import and only needed here)."""
+    """The real download (imported lazily: `datasets` is slow to import and only needed here).
+
+    The Hub client logs a warning for every retry; without network that is a dozen lines before
+    our own one-line error, so only its errors are shown (progress bars are unaffected).
+    """
+    import huggingface_hub
     from datasets import load_dataset
 
+    huggingface_hub.utils.logging.set_verbosity_error()
     return load_dataset(path, name)
 
 
