@@ -39,6 +39,11 @@ class TrainConfig:
     embedding_dim: int = _opt(128, "size of the character embedding fed to the first layer", group="model")
     hidden_size: int = _opt(512, "units per recurrent layer", group="model")
     num_layers: int = _opt(2, "number of stacked tanh RNN layers", group="model")
+    dropout: float = _opt(0.0, "dropout on each layer's outputs, before the next layer and the head",
+                          group="model")
+    recurrent_init: str = _opt("uniform", "initial W_hh: uniform U(-1/sqrt(H), 1/sqrt(H)) like the rest, "
+                               "orthogonal, or identity", group="model",
+                               choices=["uniform", "orthogonal", "identity"])
     rnn_impl: str = _opt("bptt", "recurrence implementation: bptt (hand-written backward, faster) or autograd "
                          "(the plain reference loop); both compute the same function", group="model",
                          choices=["bptt", "autograd"])
@@ -54,6 +59,8 @@ class TrainConfig:
     max_minutes: float | None = _opt(None, "stop cleanly after this many minutes, then validate and test",
                                      group="optimisation")
     lr: float = _opt(2e-3, "peak Adam learning rate", group="optimisation")
+    weight_decay: float = _opt(0.0, "decoupled (AdamW) weight decay on weight matrices and embeddings, not "
+                               "biases", group="optimisation")
     lr_schedule: str = _opt("cosine", "linear warmup, then cosine decay to 10%% of --lr; or constant after "
                             "warmup", group="optimisation", choices=["cosine", "constant"])
     warmup_steps: int = _opt(200, "steps of linear learning-rate warmup", group="optimisation")
@@ -79,8 +86,10 @@ class TrainConfig:
             raise UserError(f"--stride must be at least 1, got {self.stride}")
         if self.lr <= 0:
             raise UserError(f"--lr must be positive, got {self.lr}")
-        if self.grad_clip < 0 or self.warmup_steps < 0 or self.sample_length < 0:
-            raise UserError("--grad-clip, --warmup-steps and --sample-length must not be negative")
+        if self.grad_clip < 0 or self.warmup_steps < 0 or self.sample_length < 0 or self.weight_decay < 0:
+            raise UserError("--grad-clip, --warmup-steps, --sample-length and --weight-decay must not be negative")
+        if not 0 <= self.dropout < 1:
+            raise UserError(f"--dropout must be in [0, 1), got {self.dropout}")
         if not (0 < self.valid_fraction < 1 and 0 < self.test_fraction < 1
                 and self.valid_fraction + self.test_fraction < 1):
             raise UserError("--valid-fraction and --test-fraction must be in (0, 1) and sum to less than 1")

@@ -77,6 +77,18 @@ def set_rng_state(state: dict[str, Tensor], device: torch.device) -> None:
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
+def build_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """AdamW; weight decay applies to matrices (weights, embeddings), never to biases.
+
+    With weight_decay=0 this is exactly Adam. Biases are left alone because shrinking them
+    toward zero is not a useful prior: they only shift each unit's operating point.
+    """
+    matrices = [p for p in model.parameters() if p.dim() >= 2]
+    vectors = [p for p in model.parameters() if p.dim() < 2]
+    return torch.optim.AdamW([{"params": matrices, "weight_decay": weight_decay},
+                              {"params": vectors, "weight_decay": 0.0}], lr=lr)
+
+
 class Trainer:
     """Holds a run's objects so that each phase (step, epoch end, test) is a short method."""
 
@@ -100,9 +112,9 @@ class Trainer:
                 raise UserError(f"the {name} split has fewer than 2 characters; use a longer text")
 
         self.model_config = ModelConfig(len(self.vocab), config.embedding_dim, config.hidden_size, config.num_layers,
-                                        config.rnn_impl)
+                                        config.rnn_impl, config.dropout, config.recurrent_init)
         self.model = RNNLanguageModel(self.model_config).to(self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.optimizer = build_optimizer(self.model, config.lr, config.weight_decay)
         self.steps_per_epoch = self.train_data.num_batches(config.batch_size)
         self.scheduler = build_scheduler(self.optimizer, config.lr_schedule, config.warmup_steps,
                                          total_steps=config.epochs * self.steps_per_epoch)

@@ -54,3 +54,15 @@ def test_parameter_shapes_match_torch_nn_rnn_layout():
     assert cell.weight_ih.shape == (4, 3)
     assert cell.weight_hh.shape == (4, 4)
     assert cell.bias_ih.shape == cell.bias_hh.shape == (4,)
+
+
+def test_orthogonal_recurrent_init_gives_an_orthogonal_w_hh():
+    torch.manual_seed(4)
+    cell = RNNCell(3, 16, recurrent_init="orthogonal")
+    torch.testing.assert_close(cell.weight_hh @ cell.weight_hh.T, torch.eye(16), rtol=0, atol=1e-5)
+
+
+def test_identity_recurrent_init_gives_the_identity_and_leaves_the_rest_uniform():
+    cell = RNNCell(3, 8, recurrent_init="identity")
+    assert torch.equal(cell.weight_hh.detach(), torch.eye(8))
+    assert cell.weight_ih.abs().max() <= 1 / math.sqrt(8)

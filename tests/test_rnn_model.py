@@ -117,3 +117,16 @@ def test_parameter_count_equals_embedding_plus_nn_rnn_plus_head(num_layers):
     reference = nn.RNN(E, H, num_layers=num_layers)
     expected = V * E + sum(p.numel() for p in reference.parameters()) + H * V + V
     assert model.num_parameters() == expected
+
+
+@pytest.mark.parametrize("impl", RNN_IMPLS)
+def test_dropout_is_off_in_eval_mode_and_on_in_training_mode(impl):
+    torch.manual_seed(4)
+    plain = RNNLanguageModel(ModelConfig(V, E, H, L, rnn_impl=impl))
+    dropped = RNNLanguageModel(ModelConfig(V, E, H, L, rnn_impl=impl, dropout=0.5))
+    dropped.load_state_dict(plain.state_dict())
+    tokens = torch.randint(0, V, (3, 8))
+    dropped.eval()
+    torch.testing.assert_close(dropped(tokens)[0], plain(tokens)[0])
+    dropped.train()
+    assert not torch.allclose(dropped(tokens)[0], plain(tokens)[0])

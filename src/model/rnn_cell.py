@@ -22,19 +22,29 @@ import math
 import torch
 from torch import Tensor, nn
 
+RECURRENT_INITS = ("uniform", "orthogonal", "identity")
+
 
 class RNNCell(nn.Module):
     """One tanh recurrent layer's parameters and its single-step update.
 
     Initialisation: every weight and bias is drawn from U(-1/sqrt(H), 1/sqrt(H)), the same
-    scheme as PyTorch's built-in RNN layer, so the two start from the same distribution. It keeps the
-    pre-activation of a fresh network in tanh's linear range for typical inputs.
+    scheme as PyTorch's built-in RNN layer, so the two start from the same distribution. It keeps
+    the pre-activation of a fresh network in tanh's linear range for typical inputs.
+    `recurrent_init` can replace W_hh's draw, since W_hh alone decides how a signal (and its
+    gradient) is scaled from one step to the next:
+
+    - "orthogonal": a random orthogonal matrix, all singular values 1 (norm-preserving);
+    - "identity": W_hh = I, so h_{t-1} passes on unchanged apart from the tanh (Le et al., 2015).
     """
 
-    def __init__(self, input_size: int, hidden_size: int) -> None:
+    def __init__(self, input_size: int, hidden_size: int, recurrent_init: str = "uniform") -> None:
         super().__init__()
+        if recurrent_init not in RECURRENT_INITS:
+            raise ValueError(f"recurrent_init must be one of {RECURRENT_INITS}, got {recurrent_init!r}")
         self.input_size = input_size
         self.hidden_size = hidden_size
+        self.recurrent_init = recurrent_init
         self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size))
         self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size))
         self.bias_ih = nn.Parameter(torch.empty(hidden_size))
@@ -42,10 +52,14 @@ class RNNCell(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Draw all parameters from U(-1/sqrt(H), 1/sqrt(H))."""
+        """Draw all parameters from U(-1/sqrt(H), 1/sqrt(H)), then W_hh as `recurrent_init` says."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         for parameter in self.parameters():
             nn.init.uniform_(parameter, -bound, bound)
+        if self.recurrent_init == "orthogonal":
+            nn.init.orthogonal_(self.weight_hh)
+        elif self.recurrent_init == "identity":
+            nn.init.eye_(self.weight_hh)
 
     def project_input(self, x: Tensor) -> Tensor:
         """The input half of the equation, `x W_ih^T + b_ih + b_hh`, for any leading shape.

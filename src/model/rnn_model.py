@@ -41,10 +41,14 @@ class ModelConfig:
     hidden_size: int = 512
     num_layers: int = 2
     rnn_impl: str = "bptt"
+    dropout: float = 0.0  # on each layer's outputs, before the next layer and before the head
+    recurrent_init: str = "uniform"  # see RNNCell: uniform, orthogonal or identity W_hh
 
     def __post_init__(self) -> None:
         if self.rnn_impl not in RNN_IMPLS:
             raise ValueError(f"rnn_impl must be one of {RNN_IMPLS}, got {self.rnn_impl!r}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for checkpoints."""
@@ -73,7 +77,10 @@ class RNNLanguageModel(nn.Module):
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim)
         sizes = [config.embedding_dim] + [config.hidden_size] * config.num_layers
-        self.cells = nn.ModuleList(RNNCell(i, h) for i, h in zip(sizes[:-1], sizes[1:]))
+        self.cells = nn.ModuleList(RNNCell(i, h, config.recurrent_init) for i, h in zip(sizes[:-1], sizes[1:]))
+        # Between layers, not inside the recurrence: dropping recurrent connections would perturb
+        # the memory itself at every step (Zaremba et al., 2014).
+        self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, config.vocab_size)
 
     def init_hidden(self, batch_size: int) -> Tensor:
@@ -91,13 +98,13 @@ class RNNLanguageModel(nn.Module):
         final_states = []
         x: Tensor | None = None  # the previous layer's outputs, (B, T, H)
         for cell, h0 in zip(self.cells, hidden.unbind(0)):
-            x_proj = self.embed_and_project(tokens) if x is None else cell.project_input(x)  # (B, T, H)
+            x_proj = self.embed_and_project(tokens) if x is None else cell.project_input(self.dropout(x))
             if self.config.rnn_impl == "bptt":
                 x = tanh_recurrence(x_proj, h0, cell.weight_hh)
             else:
                 x = autograd_recurrence(cell, x_proj, h0)
             final_states.append(x[:, -1])
-        logits = self.head(x)  # (B, T, V)
+        logits = self.head(self.dropout(x))  # (B, T, V)
         return logits, torch.stack(final_states)
 
     def embed_and_project(self, tokens: Tensor) -> Tensor:
