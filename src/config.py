@@ -34,6 +34,10 @@ class TrainConfig:
     stride: int | None = _opt(None, "step between training window starts (default: --seq-len, no overlap)",
                               group="data")
     batch_size: int = _opt(64, "windows per training batch (also streams per evaluation batch)", group="data")
+    train_mode: str = _opt("windows", "windows: shuffled windows, each from a zero state; stateful: --batch-size "
+                           "contiguous streams read in order, the hidden state carried (detached) from one "
+                           "window to the next and reset each epoch", group="data",
+                           choices=["windows", "stateful"])
 
     # --- model ----------------------------------------------------------------------------
     embedding_dim: int = _opt(128, "size of the character embedding fed to the first layer", group="model")

@@ -55,3 +55,32 @@ class WindowDataset:
         for first in range(start_batch * batch_size, len(self), batch_size):
             window = self.windows[order[first:first + batch_size]]
             yield window[:, :-1], window[:, 1:]
+
+
+class StreamDataset:
+    """The text as B contiguous streams read in order: stateful truncated BPTT.
+
+    Row b of every batch continues row b of the previous batch, so the hidden state at the end
+    of one batch is the right starting state for the next: the model can carry context across
+    windows instead of starting every window from zeros. (The trainer detaches it, so gradients
+    still flow back at most `seq_len` steps.) The order is fixed; `epoch_seed` is accepted only
+    to match `WindowDataset`.
+    """
+
+    def __init__(self, ids: Tensor, seq_len: int, streams: int) -> None:
+        stream_len = (ids.numel() - 1) // streams
+        if stream_len < 1:
+            raise UserError(f"the training text has {ids.numel()} characters, too few for {streams} streams; "
+                            "use a longer text or a smaller --batch-size")
+        self.seq_len = seq_len
+        self.inputs = ids[: streams * stream_len].view(streams, stream_len)
+        self.targets = ids[1: streams * stream_len + 1].view(streams, stream_len)
+
+    def num_batches(self, batch_size: int) -> int:
+        """Windows per stream (the last may be shorter); `batch_size` is fixed by the layout."""
+        return -(-self.inputs.shape[1] // self.seq_len)
+
+    def batches(self, batch_size: int, epoch_seed: int, start_batch: int = 0) -> Iterator[tuple[Tensor, Tensor]]:
+        """(inputs (B, T), targets (B, T)) windows in reading order, from window `start_batch` on."""
+        for start in range(start_batch * self.seq_len, self.inputs.shape[1], self.seq_len):
+            yield self.inputs[:, start:start + self.seq_len], self.targets[:, start:start + self.seq_len]

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from src.checkpoint import load_checkpoint, save_checkpoint
 from src.config import TrainConfig, merge_for_resume
 from src.corpus import Corpus, load_text_file, load_wikitext2
-from src.dataset import WindowDataset
+from src.dataset import StreamDataset, WindowDataset
 from src.device import resolve_device
 from src.errors import UserError
 from src.evaluation import Evaluation, evaluate
@@ -104,7 +104,13 @@ class Trainer:
         self.source = corpus.source
         self.train_chars = len(corpus.train)
         self.vocab = CharVocab(resume_state["vocab"]) if resume_state else CharVocab.from_text(corpus.train)
-        self.train_data = WindowDataset(self.vocab.encode(corpus.train), config.seq_len, config.window_stride)
+        train_ids = self.vocab.encode(corpus.train)
+        if config.train_mode == "stateful":
+            self.train_data: WindowDataset | StreamDataset = StreamDataset(train_ids, config.seq_len, config.batch_size)
+        else:
+            self.train_data = WindowDataset(train_ids, config.seq_len, config.window_stride)
+        # Stateful mode: the state at the end of the last batch, where the next batch continues.
+        self.carried_hidden: Tensor | None = None
         self.valid_ids = self.vocab.encode(corpus.valid)
         self.test_ids = self.vocab.encode(corpus.test)
         for name, ids in (("validation", self.valid_ids), ("test", self.test_ids)):
@@ -130,6 +136,8 @@ class Trainer:
         self.scheduler.load_state_dict(state["scheduler"])
         self.progress = Progress(**state["progress"])
         set_rng_state(state["rng"], self.device)
+        carried = state.get("carried_hidden")
+        self.carried_hidden = carried.to(self.device) if carried is not None else None
 
     def _state(self) -> dict[str, Any]:
         return {
@@ -141,6 +149,7 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(),
             "progress": asdict(self.progress),
             "rng": rng_state(self.device),
+            "carried_hidden": self.carried_hidden,
         }
 
     def save(self, best: bool) -> None:
@@ -157,7 +166,10 @@ class Trainer:
         """One Adam step on a batch; returns (loss in nats, gradient norm before clipping)."""
         inputs, targets = inputs.to(self.device), targets.to(self.device)
         with autocast(self.device, self.config.precision):
-            logits, _ = self.model(inputs)
+            logits, hidden = self.model(inputs, self.carried_hidden)
+        if self.config.train_mode == "stateful":
+            # Carry the state, not its history: backprop stops at this window's start.
+            self.carried_hidden = hidden.detach().float()
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -181,6 +193,8 @@ class Trainer:
                    unit="step", dynamic_ncols=True, leave=False, mininterval=1.0)
         batches = self.train_data.batches(c.batch_size, epoch_seed=c.seed * 1_000_003 + p.epoch,
                                           start_batch=p.batch_in_epoch)
+        if p.batch_in_epoch == 0:
+            self.carried_hidden = None  # every epoch starts each stream from a zero state
         window_loss, window_steps = 0.0, 0
         for inputs, targets in batches:
             tick = time.perf_counter()

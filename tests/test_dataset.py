@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from src.dataset import WindowDataset
+from src.dataset import StreamDataset, WindowDataset
 from src.errors import UserError
 
 
@@ -53,3 +53,26 @@ def test_start_batch_skips_exactly_the_batches_already_trained_on():
     rest = [x for x, _ in data.batches(8, epoch_seed=3, start_batch=5)]
     assert len(rest) == len(full) - 5
     assert all(torch.equal(a, b) for a, b in zip(full[5:], rest))
+
+
+def test_stream_batches_continue_each_row_where_the_previous_batch_stopped():
+    data = StreamDataset(torch.arange(41), seq_len=4, streams=2)  # 40 targets -> 2 streams of 20
+    batches = list(data.batches(batch_size=2, epoch_seed=0))
+    assert len(batches) == data.num_batches(2) == 5
+    first, second = batches[0], batches[1]
+    assert first[0].tolist() == [[0, 1, 2, 3], [20, 21, 22, 23]]
+    assert second[0].tolist() == [[4, 5, 6, 7], [24, 25, 26, 27]]
+    assert first[1].tolist() == [[1, 2, 3, 4], [21, 22, 23, 24]]
+
+
+def test_stream_epoch_covers_every_position_once_and_can_start_midway():
+    data = StreamDataset(torch.arange(103), seq_len=7, streams=3)
+    inputs = torch.cat([x for x, _ in data.batches(3, epoch_seed=0)], dim=1)
+    assert inputs.flatten().tolist() == list(range(102))
+    rest = list(data.batches(3, epoch_seed=0, start_batch=2))
+    assert torch.equal(rest[0][0], list(data.batches(3, epoch_seed=0))[2][0])
+
+
+def test_more_streams_than_characters_is_a_clear_error():
+    with pytest.raises(UserError, match="too few"):
+        StreamDataset(torch.arange(5), seq_len=4, streams=8)

@@ -183,3 +183,18 @@ def test_unavailable_device_is_a_one_line_error(trained):
     workdir, _ = trained
     assert_one_line_error(run("generate.py", "--device", "cuda", cwd=workdir), "CUDA")
     assert_one_line_error(run("train.py", "--data-file", "corpus.txt", "--device", "cuda", cwd=workdir), "CUDA")
+
+
+def test_stateful_training_resumes_mid_epoch_to_the_same_weights(tmp_path):
+    make_corpus(tmp_path / "corpus.txt")
+    common = ["--data-file", "corpus.txt", "--epochs", "1", *TINY_MODEL, "--train-mode", "stateful"]
+    straight = run("train.py", *common, "--checkpoint-dir", "straight", cwd=tmp_path)
+    assert straight.returncode == 0, straight.stderr[-2000:]
+    stopped = run("train.py", *common, "--checkpoint-dir", "pieced", "--max-steps", "7", cwd=tmp_path)
+    assert stopped.returncode == 0, stopped.stderr[-2000:]
+    assert torch.load(tmp_path / "pieced/last.pt", weights_only=True)["carried_hidden"] is not None
+    resumed = run("train.py", "--resume", "--checkpoint-dir", "pieced", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    a = torch.load(tmp_path / "straight/last.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "pieced/last.pt", weights_only=True)["model"]
+    assert all(torch.equal(a[name], b[name]) for name in a)

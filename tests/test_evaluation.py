@@ -55,3 +55,11 @@ def test_evaluation_leaves_the_model_in_the_mode_it_found_it(model):
     model.train()
     evaluate(model, torch.randint(0, 9, (20,)), 2, 4, CPU)
     assert model.training
+
+
+def test_batch_layout_changes_bits_per_character_by_less_than_a_hundredth(model):
+    torch.manual_seed(5)
+    ids = torch.randint(0, 9, (5000,))
+    one_stream = evaluate(model, ids, batch_size=1, seq_len=64, device=CPU).bpc
+    for batch_size in (4, 16):
+        assert abs(evaluate(model, ids, batch_size, 64, CPU).bpc - one_stream) < 0.01
