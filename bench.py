@@ -28,9 +28,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from src.evaluation import next_char_loss
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from src.model.stepper import RNNStepper
 from src.precision import autocast
@@ -125,7 +125,7 @@ class Candidate:
     def train_step(self) -> None:
         with autocast(self.device, self.precision):
             logits, _ = self.model(self.tokens)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), self.targets.reshape(-1))
+        loss = next_char_loss(logits, self.targets)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()

@@ -11,7 +11,7 @@ from src.checkpoint import load_checkpoint
 from src.cli import add_dataclass_arguments, run_main
 from src.config import GenerateConfig
 from src.device import resolve_device
-from src.model.rnn_model import ModelConfig, RNNLanguageModel
+from src.model.rnn_model import RNNLanguageModel
 from src.sampling import SamplingOptions, encode_prompt, generate
 from src.vocab import CharVocab
 
@@ -25,9 +25,7 @@ def main() -> int:
 
     state = load_checkpoint(config.checkpoint)
     vocab = CharVocab(state["vocab"])
-    model = RNNLanguageModel(ModelConfig(**state["model_config"]))
-    model.load_state_dict(state["model"])
-    model.to(device)
+    model = RNNLanguageModel.from_checkpoint(state).to(device)
     prompt_ids = encode_prompt(vocab, config.prompt, config.drop_unknown)
 
     generator = torch.Generator()

@@ -37,14 +37,22 @@ class Evaluation:
         return math.exp(self.loss)
 
 
+def next_char_loss(logits: Tensor, targets: Tensor, reduction: str = "mean") -> Tensor:
+    """Cross-entropy of logits (B, T, V) against next characters (B, T), in nats.
+
+    bf16 logits (mixed precision) are upcast first: the loss is always float32 (or the model's
+    float64), since a softmax over the vocabulary in bf16 loses the small probabilities.
+    """
+    if logits.dtype == torch.bfloat16:
+        logits = logits.float()
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction=reduction)
+
+
 def _summed_loss(model: nn.Module, inputs: Tensor, targets: Tensor, hidden: Tensor | None,
                  precision: str) -> tuple[float, Tensor]:
     with autocast(inputs.device, precision):
         logits, hidden = model(inputs, hidden)
-    if logits.dtype == torch.bfloat16:
-        logits = logits.float()  # the loss is always computed in float32 (or the model's float64)
-    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="sum")
-    return loss.item(), hidden
+    return next_char_loss(logits, targets, reduction="sum").item(), hidden
 
 
 @torch.inference_mode()

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from tqdm import tqdm
 
@@ -25,7 +24,7 @@ from src.corpus import Corpus, load_text_file, load_wikitext2
 from src.dataset import StreamDataset, WindowDataset
 from src.device import resolve_device
 from src.errors import UserError
-from src.evaluation import Evaluation, evaluate
+from src.evaluation import Evaluation, evaluate, next_char_loss
 from src.interrupt import GracefulInterrupt
 from src.metrics_log import MetricsLog
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
@@ -170,7 +169,7 @@ class Trainer:
         if self.config.train_mode == "stateful":
             # Carry the state, not its history: backprop stops at this window's start.
             self.carried_hidden = hidden.detach().float()
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))
+        loss = next_char_loss(logits, targets)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         max_norm = self.config.grad_clip if self.config.grad_clip > 0 else math.inf
@@ -262,8 +261,7 @@ class Trainer:
         """Evaluate best.pt on the test split; write and return results.json."""
         c, p = self.config, self.progress
         best = load_checkpoint(self.checkpoint_dir / "best.pt")
-        model = RNNLanguageModel(ModelConfig(**best["model_config"])).to(self.device)
-        model.load_state_dict(best["model"])
+        model = RNNLanguageModel.from_checkpoint(best).to(self.device)
         test: Evaluation = evaluate(model, self.test_ids, c.batch_size, c.seq_len, self.device, c.precision)
         results = {
             "test_loss": test.loss, "test_bpc": test.bpc, "test_ppl": test.perplexity,

@@ -83,6 +83,13 @@ class RNNLanguageModel(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, config.vocab_size)
 
+    @classmethod
+    def from_checkpoint(cls, state: dict[str, Any]) -> RNNLanguageModel:
+        """The model a checkpoint describes (`model_config`), holding its weights (`model`)."""
+        model = cls(ModelConfig(**state["model_config"]))
+        model.load_state_dict(state["model"])
+        return model
+
     def init_hidden(self, batch_size: int) -> Tensor:
         """The zero state every sequence starts from: (num_layers, B, H)."""
         weight = self.head.weight
