@@ -29,7 +29,11 @@ class TrainConfig:
     data_file: str | None = _opt(None, "train on this UTF-8 text file instead of WikiText-2, split contiguously "
                                  "into train/valid/test", group="data", metavar="PATH")
     valid_fraction: float = _opt(0.05, "with --data-file: fraction of the text used for validation", group="data")
-    test_fraction: float = _opt(0.05, "with --data-file: fraction at the end used for test", group="data")
+    test_fraction: float = _opt(0.05, "with --data-file: fraction at the end used for test (0: no test split, "
+                                "unless --test-file gives one)", group="data")
+    test_file: str | None = _opt(None, "test on this UTF-8 text file instead of the test split of the data "
+                                 "(with --data-file, --test-fraction is then ignored)", group="data",
+                                 metavar="PATH")
     seq_len: int = _opt(128, "characters per training window (truncated-BPTT length)", group="data")
     stride: int | None = _opt(None, "step between training window starts (default: --seq-len, no overlap)",
                               group="data")
@@ -94,9 +98,10 @@ class TrainConfig:
             raise UserError("--grad-clip, --warmup-steps, --sample-length and --weight-decay must not be negative")
         if not 0 <= self.dropout < 1:
             raise UserError(f"--dropout must be in [0, 1), got {self.dropout}")
-        if not (0 < self.valid_fraction < 1 and 0 < self.test_fraction < 1
+        if not (0 < self.valid_fraction < 1 and 0 <= self.test_fraction < 1
                 and self.valid_fraction + self.test_fraction < 1):
-            raise UserError("--valid-fraction and --test-fraction must be in (0, 1) and sum to less than 1")
+            raise UserError("--valid-fraction must be in (0, 1), --test-fraction in [0, 1), and they must sum "
+                            "to less than 1")
         if self.max_steps is not None and self.max_steps < 1:
             raise UserError(f"--max-steps must be at least 1, got {self.max_steps}")
         if self.max_minutes is not None and self.max_minutes <= 0:

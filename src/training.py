@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from src.checkpoint import load_checkpoint, save_checkpoint
 from src.config import TrainConfig, merge_for_resume
-from src.corpus import Corpus, load_text_file, load_wikitext2
+from src.corpus import Corpus, load_text_file, load_wikitext2, read_text
 from src.dataset import StreamDataset, WindowDataset
 from src.device import resolve_device
 from src.errors import UserError
@@ -55,10 +55,17 @@ class Progress:
 
 
 def load_corpus(config: TrainConfig) -> Corpus:
-    """The text the config asks for: a single file (split) or the WikiText-2 folder."""
+    """The text the config asks for: a single file (split) or the WikiText-2 folder, and the test
+    split replaced by `--test-file` when one is given."""
     if config.data_file is not None:
-        return load_text_file(config.data_file, config.valid_fraction, config.test_fraction)
-    return load_wikitext2(config.data_dir)
+        test_fraction = 0.0 if config.test_file is not None else config.test_fraction
+        corpus = load_text_file(config.data_file, config.valid_fraction, test_fraction)
+    else:
+        corpus = load_wikitext2(config.data_dir)
+    if config.test_file is not None:
+        corpus = replace(corpus, test=read_text(Path(config.test_file)),
+                                     source=f"{corpus.source}; test: {config.test_file}")
+    return corpus
 
 
 def rng_state(device: torch.device) -> dict[str, Tensor]:
@@ -112,8 +119,9 @@ class Trainer:
         self.carried_hidden: Tensor | None = None
         self.valid_ids = self.vocab.encode(corpus.valid)
         self.test_ids = self.vocab.encode(corpus.test)
+        # An empty test split is allowed (--test-fraction 0): the run then reports validation only.
         for name, ids in (("validation", self.valid_ids), ("test", self.test_ids)):
-            if ids.numel() < 2:
+            if ids.numel() < 2 and (name == "validation" or ids.numel() > 0):
                 raise UserError(f"the {name} split has fewer than 2 characters; use a longer text")
 
         self.model_config = ModelConfig(len(self.vocab), config.embedding_dim, config.hidden_size, config.num_layers,
@@ -258,23 +266,30 @@ class Trainer:
         return prompt + "".join(text)
 
     def test_best(self) -> dict[str, Any]:
-        """Evaluate best.pt on the test split; write and return results.json."""
+        """Evaluate best.pt on the test split (if there is one); write and return results.json."""
         c, p = self.config, self.progress
-        best = load_checkpoint(self.checkpoint_dir / "best.pt")
-        model = RNNLanguageModel.from_checkpoint(best).to(self.device)
-        test: Evaluation = evaluate(model, self.test_ids, c.batch_size, c.seq_len, self.device, c.precision)
+        test: Evaluation | None = None
+        if self.test_ids.numel() > 0:
+            best = load_checkpoint(self.checkpoint_dir / "best.pt")
+            model = RNNLanguageModel.from_checkpoint(best).to(self.device)
+            test = evaluate(model, self.test_ids, c.batch_size, c.seq_len, self.device, c.precision)
         results = {
-            "test_loss": test.loss, "test_bpc": test.bpc, "test_ppl": test.perplexity,
+            "test_loss": test.loss if test else None, "test_bpc": test.bpc if test else None,
+            "test_ppl": test.perplexity if test else None,
             "best_val_loss": p.best_valid_loss, "best_val_bpc": p.best_valid_loss / math.log(2),
             "epochs": p.epoch, "steps": p.step, "train_seconds": p.train_seconds,
-            "test_characters": test.characters, "parameters": self.model.num_parameters(),
+            "test_characters": test.characters if test else 0, "parameters": self.model.num_parameters(),
             "vocab_size": len(self.vocab), "data": self.source, "device": str(self.device),
             "config": c.to_dict(),
         }
         (self.checkpoint_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
         self.metrics.write("test", **{k: v for k, v in results.items() if k != "config"})
-        print(f"test (best.pt): {test.loss:.4f} nats | {test.bpc:.4f} bpc | perplexity {test.perplexity:.2f} "
-              f"| {test.characters:,} characters -> {self.checkpoint_dir / 'results.json'}", flush=True)
+        if test is None:
+            print(f"no test split (--test-fraction 0): validation only -> {self.checkpoint_dir / 'results.json'}",
+                  flush=True)
+        else:
+            print(f"test (best.pt): {test.loss:.4f} nats | {test.bpc:.4f} bpc | perplexity {test.perplexity:.2f} "
+                  f"| {test.characters:,} characters -> {self.checkpoint_dir / 'results.json'}", flush=True)
         return results
 
     def describe(self) -> None:
