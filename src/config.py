@@ -85,11 +85,22 @@ class TrainConfig:
     log_interval: int = _opt(50, "write the training loss to metrics.jsonl every this many steps", group="run")
     sample_length: int = _opt(300, "characters to sample after every epoch (0 disables)", group="run")
 
+    # --- diagnostics (src/diagnostics.py) -------------------------------------------------
+    diagnostics_every: int = _opt(0, "measure gradient flow through time, saturation, W_hh's spectrum and "
+                                  "effective memory every N optimizer steps; 0: at the end of every epoch",
+                                  group="diagnostics", metavar="N")
+    no_diagnostics: bool = _opt(False, "turn the diagnostics off (no diagnostics.png, nothing logged)",
+                                group="diagnostics")
+    diagnostics_plot: str = _opt("diagnostics.png", "where to write the diagnostics figure", group="diagnostics",
+                                 metavar="PATH")
+
     def __post_init__(self) -> None:
         positive = ["seq_len", "batch_size", "embedding_dim", "hidden_size", "num_layers", "epochs", "log_interval"]
         for name in positive:
             if getattr(self, name) < 1:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.diagnostics_every < 0:
+            raise UserError(f"--diagnostics-every must not be negative, got {self.diagnostics_every}")
         if self.stride is not None and self.stride < 1:
             raise UserError(f"--stride must be at least 1, got {self.stride}")
         if self.lr <= 0:
@@ -120,7 +131,7 @@ class TrainConfig:
 # Flags that only steer one invocation; a resumed run takes these from the new command line and
 # everything else from the checkpoint, so a resumed run trains exactly as the original would have.
 RUN_CONTROL_FIELDS = ("max_steps", "max_minutes", "device", "resume", "checkpoint_dir", "plot",
-                      "log_interval", "sample_length")
+                      "log_interval", "sample_length", "diagnostics_every", "no_diagnostics", "diagnostics_plot")
 
 
 def merge_for_resume(saved: dict[str, Any], given: dict[str, Any]) -> TrainConfig:

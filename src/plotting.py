@@ -1,4 +1,4 @@
-"""loss_curve.png: how training went, readable at a glance."""
+"""loss_curve.png (how training went) and diagnostics.png (why), readable at a glance."""
 
 from __future__ import annotations
 
@@ -6,11 +6,16 @@ import math
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+LAYER_STYLES = ["-", "--", ":", "-."]
 
 
 def _smooth(values: list[float], window: int) -> list[float]:
@@ -48,6 +53,11 @@ def plot_loss_curve(path: str | Path, step_losses: list[float], epoch_steps: lis
     bits = ax.secondary_yaxis("right", functions=(lambda n: n / math.log(2), lambda b: b * math.log(2)))
     bits.set_ylabel("bits per character")
     ax.set_title("Character-level tanh RNN: training and validation loss")
+    _save(fig, path)
+
+
+def _save(fig: Figure, path: str | Path) -> None:
+    """Write the figure to a temporary file and rename it, so a reader never sees half a PNG."""
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,3 +66,107 @@ def plot_loss_curve(path: str | Path, step_losses: list[float], epoch_steps: lis
     fig.savefig(tmp_name)
     plt.close(fig)
     os.replace(tmp_name, path)
+
+
+def _shown(records: list[dict[str, Any]], most: int = 6) -> list[dict[str, Any]]:
+    """At most `most` records spread over training, always including the first and the latest."""
+    if len(records) <= most:
+        return records
+    picks = {round(i * (len(records) - 1) / (most - 1)) for i in range(most)}
+    return [records[i] for i in sorted(picks)]
+
+
+def _epoch_colours(records: list[dict[str, Any]]) -> list[Any]:
+    """Early measurements light, late ones dark, on one colour scale for every panel."""
+    cmap = plt.get_cmap("viridis_r")
+    last = max(r["epoch"] for r in records) or 1.0
+    return [cmap(0.15 + 0.85 * r["epoch"] / last) for r in records]
+
+
+def _positive(values: list[float]) -> list[float]:
+    """Values for a log axis: anything not above 0 (an underflowed gradient) becomes a gap."""
+    return [v if v > 0 else math.nan for v in values]
+
+
+def _layer_lines(ax: Axes, x: list[float], per_layer: list[list[float]], colour: Any, label: str) -> None:
+    for layer, values in enumerate(per_layer):
+        ax.plot(x, _positive(values), LAYER_STYLES[layer % len(LAYER_STYLES)], color=colour,
+                label=f"{label}layer {layer + 1}")
+
+
+def plot_diagnostics(path: str | Path, records: list[dict[str, Any]]) -> None:
+    """diagnostics.png: six panels drawn from `DiagnosticsRecord.to_dict()` records, oldest first.
+
+    Curves that are functions of something else (steps back in time, context length, h) are drawn
+    for up to six measurements, coloured light (early) to dark (late); scalars are drawn against
+    the epoch. Line style tells the layers apart.
+    """
+    if not records:
+        return
+    fig, axes = plt.subplots(2, 3, figsize=(16, 9), dpi=100)
+    (grad_ax, ratio_ax, hist_ax), (sat_ax, spectrum_ax, memory_ax) = axes
+    shown = _shown(records)
+    colours = _epoch_colours(shown)
+    epochs = [r["epoch"] for r in records]
+    layers = len(records[-1]["saturation"])
+
+    for record, colour in zip(shown, colours):
+        steps = len(record["grad_norms"][0])
+        back = list(range(steps - 1, -1, -1))  # t = 0 is T-1 steps back from the loss
+        _layer_lines(grad_ax, back, record["grad_norms"], colour, f"epoch {record['epoch']:.1f}, ")
+        memory_ax.plot(record["memory_context"], record["memory_loss"], "o-", color=colour,
+                       label=f"epoch {record['epoch']:.1f}")
+    grad_ax.set_yscale("log")
+    grad_ax.set_xlabel("steps back from the predicted character, T-1-t")
+    grad_ax.set_ylabel("||dL_T / dh_t||  (batch mean)")
+    grad_ax.set_title("1. Gradient through time")
+    grad_ax.legend(fontsize=7, ncol=2)
+
+    for layer in range(layers):
+        ratios = _positive([r["grad_norms"][layer][0] / r["grad_norms"][layer][-1] for r in records])
+        style = LAYER_STYLES[layer % len(LAYER_STYLES)]
+        ratio_ax.plot(epochs, ratios, style, marker="o", color="tab:purple", label=f"layer {layer + 1}")
+        sat_ax.plot(epochs, [r["saturation"][layer] for r in records], style, marker="o", color="tab:red",
+                    label=f"layer {layer + 1}")
+        spectrum_ax.plot(epochs, [r["spectral_radius"][layer] for r in records], style, marker="o",
+                         color="tab:blue", label=f"spectral radius, layer {layer + 1}")
+        spectrum_ax.plot(epochs, [r["max_singular_value"][layer] for r in records], style, marker="s",
+                         color="tab:orange", label=f"largest singular value, layer {layer + 1}")
+    ratio_ax.set_yscale("log")
+    ratio_ax.set_xlabel("epoch")
+    ratio_ax.set_ylabel("||dL_T/dh_0|| / ||dL_T/dh_{T-1}||")
+    ratio_ax.set_title("1b. Gradient surviving the whole window")
+    ratio_ax.legend(fontsize=7)
+
+    memory_ax.set_xscale("log", base=2)
+    memory_ax.set_xlabel("characters of context k (state reset k characters back)")
+    memory_ax.set_ylabel("next-character loss (nats)")
+    memory_ax.set_title("4. Effective memory")
+    memory_ax.legend(fontsize=7)
+
+    edges = [-1 + 2 * i / len(records[-1]["histograms"][0]) for i in range(len(records[-1]["histograms"][0]) + 1)]
+    for record, colour in ((records[0], "lightgray"), (records[-1], "black")):
+        for layer, counts in enumerate(record["histograms"]):
+            total = sum(counts) or 1
+            hist_ax.stairs([c / total for c in counts], edges, color=colour,
+                           linestyle=LAYER_STYLES[layer % len(LAYER_STYLES)],
+                           label=f"epoch {record['epoch']:.1f}, layer {layer + 1}")
+    hist_ax.set_yscale("log")
+    hist_ax.set_xlabel("hidden unit value h")
+    hist_ax.set_ylabel("fraction of units")
+    hist_ax.set_title("2. Distribution of h (first and latest)")
+    hist_ax.legend(fontsize=7)
+
+    sat_ax.set_xlabel("epoch")
+    sat_ax.set_ylabel("fraction of units with |h| > 0.99")
+    sat_ax.set_title("2b. Saturation")
+    sat_ax.legend(fontsize=7)
+
+    spectrum_ax.axhline(1.0, color="gray", linewidth=0.8)
+    spectrum_ax.set_xlabel("epoch")
+    spectrum_ax.set_title("3. Recurrent matrix W_hh")
+    spectrum_ax.legend(fontsize=7)
+    for ax in axes.flat:
+        ax.grid(alpha=0.3)
+    fig.suptitle("Why a tanh RNN forgets: diagnostics on held-out text")
+    _save(fig, path)

@@ -23,12 +23,13 @@ from src.config import TrainConfig, merge_for_resume
 from src.corpus import Corpus, load_text_file, load_wikitext2, read_text
 from src.dataset import StreamDataset, WindowDataset
 from src.device import resolve_device
+from src.diagnostics import measure
 from src.errors import UserError
 from src.evaluation import Evaluation, evaluate, next_char_loss
 from src.interrupt import GracefulInterrupt
 from src.metrics_log import MetricsLog
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
-from src.plotting import plot_loss_curve
+from src.plotting import plot_diagnostics, plot_loss_curve
 from src.precision import autocast, resolve_precision
 from src.sampling import SamplingOptions, encode_prompt, generate
 from src.schedule import build_scheduler
@@ -52,6 +53,7 @@ class Progress:
     epoch_steps: list[int] = field(default_factory=list)
     epoch_train_losses: list[float] = field(default_factory=list)
     epoch_valid_losses: list[float] = field(default_factory=list)
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)  # DiagnosticsRecord.to_dict() each time
 
 
 def load_corpus(config: TrainConfig) -> Corpus:
@@ -224,6 +226,8 @@ class Trainer:
                 window_loss, window_steps = 0.0, 0
             if not math.isfinite(loss):
                 raise UserError(f"the training loss became {loss} at step {p.step}; lower --lr or --grad-clip")
+            if not c.no_diagnostics and c.diagnostics_every and p.step % c.diagnostics_every == 0:
+                bar.write(self.take_diagnostics())
             if stop.requested or self.budget_spent(started):
                 break
         bar.close()
@@ -246,13 +250,25 @@ class Trainer:
         self.metrics.write("epoch", epoch=epoch_number, complete=complete, step=p.step, train_loss=train_loss,
                            valid_loss=valid.loss, valid_bpc=valid.bpc, valid_ppl=valid.perplexity, lr=lr,
                            epoch_seconds=epoch_seconds, train_seconds=p.train_seconds)
-        self.save(best=improved)
         partial = "" if complete else " (partial)"
         print(f"epoch {epoch_number}/{c.epochs}{partial} | step {p.step} | train {train_loss:.4f} | "
               f"valid {valid.loss:.4f} nats {valid.bpc:.4f} bpc ppl {valid.perplexity:.2f} | lr {lr:.2e} | "
               f"{epoch_seconds:.1f}s{' | best' if improved else ''}", flush=True)
+        if not c.no_diagnostics and not c.diagnostics_every:
+            print(self.take_diagnostics(), flush=True)
+        self.save(best=improved)
         if c.sample_length:
             print(f"--- sample ---\n{self.sample(seed=c.seed + epoch_number)}\n--------------", flush=True)
+
+    def take_diagnostics(self) -> str:
+        """Measure the diagnostics on the validation split, log and plot them; returns the summary line."""
+        c, p = self.config, self.progress
+        record = measure(self.model, self.valid_ids, c.seq_len, self.device, c.precision, step=p.step,
+                         epoch=p.step / self.steps_per_epoch)
+        p.diagnostics.append(record.to_dict())
+        self.metrics.write("diagnostics", **record.to_dict())
+        plot_diagnostics(c.diagnostics_plot, p.diagnostics)
+        return record.summary()
 
     def sample(self, seed: int) -> str:
         """A short continuation of SAMPLE_PROMPT, drawn with its own generator.
@@ -278,6 +294,7 @@ class Trainer:
             "test_ppl": test.perplexity if test else None,
             "best_val_loss": p.best_valid_loss, "best_val_bpc": p.best_valid_loss / math.log(2),
             "epochs": p.epoch, "steps": p.step, "train_seconds": p.train_seconds,
+            "diagnostics_seconds": sum(d["seconds"] for d in p.diagnostics),
             "test_characters": test.characters if test else 0, "parameters": self.model.num_parameters(),
             "vocab_size": len(self.vocab), "data": self.source, "device": str(self.device),
             "config": c.to_dict(),
