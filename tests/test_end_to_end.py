@@ -83,6 +83,64 @@ def test_training_prints_setup_epoch_summaries_samples_and_test_result(trained):
     assert float(epochs[1][1]) < float(epochs[0][1])  # it learns
 
 
+def test_training_takes_diagnostics_every_epoch_by_default(trained):
+    workdir, result = trained
+    assert (workdir / "diagnostics.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    records = [json.loads(line) for line in (workdir / "checkpoints/metrics.jsonl").read_text().splitlines()]
+    diagnostics = [r for r in records if r["event"] == "diagnostics"]
+    assert [d["epoch"] for d in diagnostics] == [1.0, 2.0]
+    for key in ("grad_norms", "saturation", "histograms", "spectral_radius", "max_singular_value",
+                "memory_context", "memory_loss", "seconds"):
+        assert key in diagnostics[0]
+    assert result.stdout.count("diagnostics | grad") == 2
+    results = json.loads((workdir / "checkpoints/results.json").read_text())
+    assert results["diagnostics_seconds"] == pytest.approx(sum(d["seconds"] for d in diagnostics))
+
+
+@pytest.fixture(scope="module")
+def diagnostics_variants(tmp_path_factory) -> Path:
+    """The `trained` run repeated with diagnostics off (in off/) and every 4 steps (in every/)."""
+    workdir = tmp_path_factory.mktemp("diagnostics")
+    make_corpus(workdir / "corpus.txt")
+    common = ["--data-file", "corpus.txt", "--epochs", "2", *TINY_MODEL, "--log-interval", "5"]
+    for folder, flag in (("off", "--no-diagnostics"), ("every", "--diagnostics-every=4")):
+        result = run("train.py", *common, flag, "--checkpoint-dir", folder, "--diagnostics-plot", f"{folder}.png",
+                     cwd=workdir)
+        assert result.returncode == 0, result.stderr[-2000:]
+    return workdir
+
+
+def test_diagnostics_never_change_the_trained_weights(trained, diagnostics_variants):
+    workdir, _ = trained
+    reference = torch.load(workdir / "checkpoints/last.pt", weights_only=True)["model"]
+    for folder in ("off", "every"):
+        weights = torch.load(diagnostics_variants / folder / "last.pt", weights_only=True)["model"]
+        assert all(torch.equal(reference[name], weights[name]) for name in reference), folder
+
+
+def test_diagnostics_can_be_switched_off(diagnostics_variants):
+    assert not (diagnostics_variants / "off.png").exists()
+    assert '"diagnostics"' not in (diagnostics_variants / "off/metrics.jsonl").read_text()
+
+
+def test_diagnostics_can_be_taken_every_n_steps(diagnostics_variants):
+    assert (diagnostics_variants / "every.png").is_file()
+    records = [json.loads(line) for line in (diagnostics_variants / "every/metrics.jsonl").read_text().splitlines()]
+    steps = [r["step"] for r in records if r["event"] == "diagnostics"]
+    last_step = max(r["step"] for r in records if r["event"] == "epoch")
+    assert steps == list(range(4, last_step + 1, 4))
+
+
+def test_a_zero_test_fraction_reports_validation_only(tmp_path):
+    make_corpus(tmp_path / "corpus.txt")
+    result = run("train.py", "--data-file", "corpus.txt", "--epochs", "1", *TINY_MODEL, "--test-fraction", "0",
+                 "--no-diagnostics", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "no test split" in result.stdout
+    results = json.loads((tmp_path / "checkpoints/results.json").read_text())
+    assert results["test_loss"] is None and results["best_val_loss"] > 0
+
+
 def test_checkpoint_loads_with_weights_only_and_holds_what_resuming_needs(trained):
     workdir, _ = trained
     state = torch.load(workdir / "checkpoints/last.pt", weights_only=True, map_location="cpu")

@@ -1,9 +1,10 @@
-"""Training pieces that are not a whole run: the optimizer's weight decay."""
+"""Training pieces that are not a whole run: the optimizer's weight decay, which text is loaded."""
 
 import torch
 
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
-from src.training import build_optimizer
+from src.config import TrainConfig
+from src.training import build_optimizer, load_corpus
 
 
 def test_weight_decay_shrinks_matrices_but_not_biases():
@@ -34,3 +35,19 @@ def test_without_weight_decay_the_optimizer_is_plain_adam():
             opt.step()
     for a, b in zip(model.parameters(), twin.parameters()):
         torch.testing.assert_close(a, b)
+
+
+def test_a_test_file_replaces_the_test_split_and_the_data_file_keeps_train_and_valid(tmp_path):
+    (tmp_path / "data.txt").write_text("abcdefghij" * 10, encoding="utf-8")
+    (tmp_path / "other.txt").write_text("held-out text", encoding="utf-8")
+    config = TrainConfig(data_file=str(tmp_path / "data.txt"), valid_fraction=0.1, test_fraction=0.2,
+                         test_file=str(tmp_path / "other.txt"))
+    corpus = load_corpus(config)
+    assert corpus.test == "held-out text"
+    assert (len(corpus.train), len(corpus.valid)) == (90, 10)  # --test-fraction is ignored
+
+
+def test_a_zero_test_fraction_leaves_the_test_split_empty(tmp_path):
+    (tmp_path / "data.txt").write_text("abcdefghij" * 10, encoding="utf-8")
+    corpus = load_corpus(TrainConfig(data_file=str(tmp_path / "data.txt"), valid_fraction=0.1, test_fraction=0.0))
+    assert corpus.test == "" and len(corpus.train) == 90
