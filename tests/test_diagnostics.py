@@ -124,7 +124,7 @@ def test_more_context_never_hurts_a_model_trained_on_words():
     torch.manual_seed(4)
     model = RNNLanguageModel(ModelConfig(len(chars), embedding_dim=8, hidden_size=32, num_layers=1))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for step in range(150):
+    for _ in range(150):
         starts = torch.randint(0, ids.numel() - 33, (32,), generator=generator)
         batch = torch.stack([ids[s:s + 33] for s in starts])
         loss = next_char_loss(model(batch[:, :-1])[0], batch[:, 1:])

@@ -2,8 +2,8 @@
 
 import torch
 
-from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from src.config import TrainConfig
+from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from src.training import build_optimizer, load_corpus
 
 
