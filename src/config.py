@@ -174,3 +174,22 @@ class GenerateConfig:
             raise UserError(f"--length must not be negative, got {self.length}")
         if self.num_samples < 1:
             raise UserError(f"--num-samples must be at least 1, got {self.num_samples}")
+
+
+@dataclass
+class EvaluateConfig:
+    """Everything `python evaluate.py` can be told."""
+
+    text_file: str | None = _opt(None, "UTF-8 text to score, e.g. a held-out test set (required)", metavar="PATH")
+    checkpoint: str = _opt("checkpoints/best.pt", "checkpoint to evaluate", metavar="PATH")
+    batch_size: int = _opt(64, "parallel streams the text is laid out in (the result barely depends on it)")
+    seq_len: int = _opt(128, "characters per forward call; the state is carried across calls")
+    precision: str = _opt("auto", "bf16, fp32, or auto: bf16 on CPUs with native bf16 instructions, else fp32",
+                          choices=["auto", "fp32", "bf16"])
+    device: str = _opt("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+
+    def __post_init__(self) -> None:
+        if self.text_file is None:
+            raise UserError("--text-file is required: the text to evaluate the checkpoint on")
+        if self.batch_size < 1 or self.seq_len < 1:
+            raise UserError("--batch-size and --seq-len must be at least 1")

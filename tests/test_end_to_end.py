@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from src.corpus import split_text
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY_MODEL = ["--hidden-size", "24", "--embedding-dim", "8", "--seq-len", "32", "--batch-size", "16",
               "--warmup-steps", "5", "--sample-length", "40"]
@@ -81,6 +83,22 @@ def test_training_prints_setup_epoch_summaries_samples_and_test_result(trained):
     epochs = re.findall(r"epoch (\d)/2 .* valid ([\d.]+) nats ([\d.]+) bpc ppl ([\d.]+) \| lr", out)
     assert [e[0] for e in epochs] == ["1", "2"]
     assert float(epochs[1][1]) < float(epochs[0][1])  # it learns
+
+
+def test_evaluate_scores_a_text_file_like_the_training_run_scored_its_test_split(trained):
+    workdir, _ = trained
+    _, _, test_text = split_text((workdir / "corpus.txt").read_text(encoding="utf-8"), 0.05, 0.05)
+    (workdir / "test.txt").write_text(test_text, encoding="utf-8")
+    result = run("evaluate.py", "--text-file", "test.txt", "--batch-size", "16", "--seq-len", "32", cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    loss = float(re.search(r"test.txt: ([\d.]+) nats", result.stdout).group(1))
+    results = json.loads((workdir / "checkpoints/results.json").read_text())
+    assert loss == pytest.approx(results["test_loss"], abs=1e-4)
+
+
+def test_evaluate_without_a_text_file_is_a_one_line_error(trained):
+    workdir, _ = trained
+    assert_one_line_error(run("evaluate.py", cwd=workdir), "--text-file")
 
 
 def test_training_takes_diagnostics_every_epoch_by_default(trained):

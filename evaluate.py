@@ -1,0 +1,42 @@
+"""Score a trained checkpoint on a text file. `python evaluate.py --help` lists every flag."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from src.checkpoint import load_checkpoint
+from src.cli import add_dataclass_arguments, run_main
+from src.config import EvaluateConfig
+from src.corpus import read_text
+from src.device import resolve_device
+from src.errors import UserError
+from src.evaluation import evaluate
+from src.model.rnn_model import RNNLanguageModel
+from src.precision import resolve_precision
+from src.vocab import CharVocab
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Loss, bits per character and perplexity of a checkpoint on a "
+                                                 "text, every character predicted once with the state carried.")
+    add_dataclass_arguments(parser, EvaluateConfig)
+    config = EvaluateConfig(**vars(parser.parse_args()))
+    device = resolve_device(config.device)
+    precision = resolve_precision(config.precision, device)
+
+    state = load_checkpoint(config.checkpoint)
+    vocab = CharVocab(state["vocab"])
+    model = RNNLanguageModel.from_checkpoint(state).to(device)
+    text = read_text(Path(config.text_file))
+    if len(text) < 2:
+        raise UserError(f"{config.text_file} has fewer than 2 characters")
+    result = evaluate(model, vocab.encode(text), config.batch_size, config.seq_len, device, precision)
+    unknown = len(vocab.unknown_chars(text))
+    print(f"{config.text_file}: {result.loss:.4f} nats | {result.bpc:.4f} bpc | perplexity {result.perplexity:.2f} "
+          f"| {result.characters:,} characters predicted ({unknown} distinct unseen in training) | {precision}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)
