@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
@@ -45,6 +45,7 @@ GRADIENT_WINDOWS = 16  # held-out windows in the gradient-through-time batch
 # diagnostics' time; 128 paired positions keep the whole set near 1-2 s at H=512 on one CPU core.
 MEMORY_POSITIONS = 128  # held-out positions the effective-memory curve averages over
 MAX_CONTEXT = 256  # the longest context k of the memory curve (a power of 2)
+MEMORY_TOLERANCE = 0.01  # nats: extra context that gains less than this is not "used"
 
 
 @dataclass
@@ -66,10 +67,23 @@ class DiagnosticsRecord:
         """Plain values (lists of numbers) for metrics.jsonl and checkpoints."""
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> DiagnosticsRecord:
+        """Back from `to_dict()` (or a metrics.jsonl line: extra keys such as "event" are ignored)."""
+        return cls(**{f.name: values[f.name] for f in fields(cls)})
+
     def gradient_ratio(self, layer: int) -> float:
         """||dL_T/dh_0|| / ||dL_T/dh_{T-1}||: how much of the gradient survives the whole window."""
         norms = self.grad_norms[layer]
         return norms[0] / norms[-1] if norms[-1] > 0 else float("nan")
+
+    def memory_span(self, tolerance: float = MEMORY_TOLERANCE) -> int:
+        """The shortest context k whose loss is within `tolerance` nats of the longest context's.
+
+        The curve's one-number summary: how many characters back the model actually uses.
+        """
+        longest = self.memory_loss[-1]
+        return next(k for k, loss in zip(self.memory_context, self.memory_loss) if loss - longest <= tolerance)
 
     def summary(self) -> str:
         """One line for the training log."""
@@ -79,7 +93,7 @@ class DiagnosticsRecord:
         radius = " ".join(f"{r:.2f}" for r in self.spectral_radius)
         return (f"diagnostics | grad h_0/h_T-1 {ratio} | saturated {saturated} | rho(W_hh) {radius} | "
                 f"loss with k=1/{self.memory_context[-1]} chars {self.memory_loss[0]:.3f}/{self.memory_loss[-1]:.3f}"
-                f" | {self.seconds:.1f}s")
+                f" | memory span {self.memory_span()} chars | {self.seconds:.1f}s")
 
 
 def evenly_spaced(count: int, low: int, high: int) -> list[int]:

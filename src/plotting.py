@@ -15,6 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from src.diagnostics import MEMORY_TOLERANCE, DiagnosticsRecord  # noqa: E402
+
 LAYER_STYLES = ["-", "--", ":", "-."]
 
 
@@ -114,8 +116,9 @@ def plot_diagnostics(path: str | Path, records: list[dict[str, Any]]) -> None:
         steps = len(record["grad_norms"][0])
         back = list(range(steps - 1, -1, -1))  # t = 0 is T-1 steps back from the loss
         _layer_lines(grad_ax, back, record["grad_norms"], colour, f"epoch {record['epoch']:.1f}, ")
+        span = DiagnosticsRecord.from_dict(record).memory_span()
         memory_ax.plot(record["memory_context"], record["memory_loss"], "o-", color=colour,
-                       label=f"epoch {record['epoch']:.1f}")
+                       label=f"epoch {record['epoch']:.1f}: span {span} characters")
     grad_ax.set_yscale("log")
     grad_ax.set_xlabel("steps back from the predicted character, T-1-t")
     grad_ax.set_ylabel("||dL_T / dh_t||  (batch mean)")
@@ -141,7 +144,7 @@ def plot_diagnostics(path: str | Path, records: list[dict[str, Any]]) -> None:
     memory_ax.set_xscale("log", base=2)
     memory_ax.set_xlabel("characters of context k (state reset k characters back)")
     memory_ax.set_ylabel("next-character loss (nats)")
-    memory_ax.set_title("4. Effective memory")
+    memory_ax.set_title(f"4. Effective memory (span: within {MEMORY_TOLERANCE} nats of the longest k)")
     memory_ax.legend(fontsize=7)
 
     edges = [-1 + 2 * i / len(records[-1]["histograms"][0]) for i in range(len(records[-1]["histograms"][0]) + 1)]

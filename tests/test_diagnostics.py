@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from src.diagnostics import (
+    DiagnosticsRecord,
     context_lengths,
     effective_memory,
     evenly_spaced,
@@ -101,6 +102,14 @@ def test_effective_memory_is_the_loss_of_the_last_k_characters_alone():
     ]).mean()
     (loss,) = effective_memory(model, ids, positions, [k], CPU)
     assert loss == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_memory_span_is_the_shortest_context_within_tolerance_of_the_longest():
+    record = DiagnosticsRecord(step=0, epoch=1.0, grad_norms=[[1.0]], saturation=[0.0], histograms=[[1]],
+                               spectral_radius=[1.0], max_singular_value=[1.0], memory_context=[1, 2, 4, 8, 16],
+                               memory_loss=[2.5, 2.0, 1.6, 1.505, 1.5], seconds=0.0)
+    assert record.memory_span() == 8
+    assert record.memory_span(tolerance=0.2) == 4
 
 
 def test_context_lengths_are_powers_of_two_up_to_the_maximum():
