@@ -107,7 +107,9 @@ def reference_forward(model: RNNLanguageModel, tokens: Tensor) -> tuple[list[lis
 
     tokens: (B, T) ids, from a zero state. Returns states[layer][t] of shape (B, H) and the
     logits of the last step, (B, V). Uses the cells' own `project_input`/`step`, so it is the
-    same function as the model whichever recurrence implementation trains it.
+    same function as the model whichever recurrence implementation trains it. (Not
+    `autograd_recurrence`: that returns the states stacked, and a gradient with respect to the
+    stacked copy would miss the path through the recurrence, which is what is measured here.)
     """
     x = model.embedding(tokens)
     states: list[list[Tensor]] = []

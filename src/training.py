@@ -57,8 +57,10 @@ class Progress:
 
 
 def load_corpus(config: TrainConfig) -> Corpus:
-    """The text the config asks for: a single file (split) or the WikiText-2 folder, and the test
-    split replaced by `--test-file` when one is given."""
+    """The text the config asks for: a single file (split) or the WikiText-2 folder.
+
+    `--test-file` replaces the test split; a split data file then only gives train and validation.
+    """
     if config.data_file is not None:
         test_fraction = 0.0 if config.test_file is not None else config.test_fraction
         corpus = load_text_file(config.data_file, config.valid_fraction, test_fraction)
@@ -66,7 +68,7 @@ def load_corpus(config: TrainConfig) -> Corpus:
         corpus = load_wikitext2(config.data_dir)
     if config.test_file is not None:
         corpus = replace(corpus, test=read_text(Path(config.test_file)),
-                                     source=f"{corpus.source}; test: {config.test_file}")
+                         source=f"{corpus.source}; test: {config.test_file}")
     return corpus
 
 
@@ -121,10 +123,12 @@ class Trainer:
         self.carried_hidden: Tensor | None = None
         self.valid_ids = self.vocab.encode(corpus.valid)
         self.test_ids = self.vocab.encode(corpus.test)
-        # An empty test split is allowed (--test-fraction 0): the run then reports validation only.
-        for name, ids in (("validation", self.valid_ids), ("test", self.test_ids)):
-            if ids.numel() < 2 and (name == "validation" or ids.numel() > 0):
-                raise UserError(f"the {name} split has fewer than 2 characters; use a longer text")
+        if self.valid_ids.numel() < 2:
+            raise UserError("the validation split has fewer than 2 characters; use a longer text")
+        # An empty test split is fine (--test-fraction 0: the run reports validation only); one
+        # character is not, since there would be nothing to predict it from.
+        if self.test_ids.numel() == 1:
+            raise UserError("the test split has fewer than 2 characters; use a longer text")
 
         self.model_config = ModelConfig(len(self.vocab), config.embedding_dim, config.hidden_size, config.num_layers,
                                         config.rnn_impl, config.dropout, config.recurrent_init)
