@@ -126,7 +126,7 @@ def plot_diagnostics(path: str | Path, records: list[dict[str, Any]]) -> None:
     grad_ax.legend(fontsize=7, ncol=2)
 
     for layer in range(layers):
-        ratios = _positive([r["grad_norms"][layer][0] / r["grad_norms"][layer][-1] for r in records])
+        ratios = _positive([DiagnosticsRecord.from_dict(r).gradient_ratio(layer) for r in records])
         style = LAYER_STYLES[layer % len(LAYER_STYLES)]
         ratio_ax.plot(epochs, ratios, style, marker="o", color="tab:purple", label=f"layer {layer + 1}")
         sat_ax.plot(epochs, [r["saturation"][layer] for r in records], style, marker="o", color="tab:red",
