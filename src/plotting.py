@@ -144,7 +144,7 @@ def plot_diagnostics(path: str | Path, records: list[dict[str, Any]]) -> None:
     memory_ax.set_xscale("log", base=2)
     memory_ax.set_xlabel("characters of context k (state reset k characters back)")
     memory_ax.set_ylabel("next-character loss (nats)")
-    memory_ax.set_title(f"4. Effective memory (span: within {MEMORY_TOLERANCE} nats of the longest k)")
+    memory_ax.set_title(f"4. Effective memory (span: within {MEMORY_TOLERANCE} nats of k = max)", fontsize=11)
     memory_ax.legend(fontsize=7)
 
     edges = [-1 + 2 * i / len(records[-1]["histograms"][0]) for i in range(len(records[-1]["histograms"][0]) + 1)]
