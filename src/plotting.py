@@ -108,6 +108,7 @@ def plot_diagnostics(path: str | Path, records: list[dict[str, Any]]) -> None:
     fig, axes = plt.subplots(2, 3, figsize=(16, 9), dpi=100)
     (grad_ax, ratio_ax, hist_ax), (sat_ax, spectrum_ax, memory_ax) = axes
     shown = _shown(records)
+    parsed = [DiagnosticsRecord.from_dict(r) for r in records]  # once, not once per layer
     colours = _epoch_colours(shown)
     epochs = [r["epoch"] for r in records]
     layers = len(records[-1]["saturation"])
@@ -126,7 +127,7 @@ def plot_diagnostics(path: str | Path, records: list[dict[str, Any]]) -> None:
     grad_ax.legend(fontsize=7, ncol=2)
 
     for layer in range(layers):
-        ratios = _positive([DiagnosticsRecord.from_dict(r).gradient_ratio(layer) for r in records])
+        ratios = _positive([r.gradient_ratio(layer) for r in parsed])
         style = LAYER_STYLES[layer % len(LAYER_STYLES)]
         ratio_ax.plot(epochs, ratios, style, marker="o", color="tab:purple", label=f"layer {layer + 1}")
         sat_ax.plot(epochs, [r["saturation"][layer] for r in records], style, marker="o", color="tab:red",
