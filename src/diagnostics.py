@@ -124,17 +124,32 @@ def reference_forward(model: RNNLanguageModel, tokens: Tensor) -> tuple[list[lis
     return states, model.head(x[:, -1])
 
 
+def float64_cpu_copy(model: RNNLanguageModel) -> RNNLanguageModel:
+    """A copy of the model in float64 on the CPU, whatever device and dtype the original is on.
+
+    On the CPU because float64 does not exist everywhere (Apple's MPS has none) and is slow where
+    it does (consumer GPUs). Each tensor is copied to the CPU first and converted there, so no
+    float64 tensor is ever made on the training device.
+    """
+    reference = copy.deepcopy(model)
+    cpu_float64 = {name: tensor.detach().to("cpu", copy=True).double()
+                   for name, tensor in model.state_dict().items()}
+    reference.load_state_dict(cpu_float64, assign=True)
+    return reference
+
+
 def gradient_through_time(model: RNNLanguageModel, inputs: Tensor, targets: Tensor
                           ) -> tuple[list[list[float]], list[list[Tensor]]]:
-    """Batch mean of ||dL_T/dh_t^(l)|| for every layer l and step t, and the hidden states.
+    """Batch mean of ||dL_T/dh_t^(l)|| for every layer l and step t, and the (CPU) hidden states.
 
     L_T is each sequence's own loss at the last step (summed over the batch, so every sequence's
     gradient is its own), taken with `torch.autograd.grad` with respect to the hidden states of
-    a float64 copy of the model, so the model being trained and its .grad are never touched.
+    a float64 CPU copy of the model, so the model being trained and its .grad are never touched.
     """
     # In float64: with |eigenvalues| < 1 the gradient can fall below float32's smallest number
     # (1e-38) within a 128-step window, and "exactly 0" would hide how fast it vanished.
-    model = copy.deepcopy(model).double()
+    model = float64_cpu_copy(model)
+    inputs, targets = inputs.cpu(), targets.cpu()
     with torch.enable_grad():
         states, last_logits = reference_forward(model, inputs)
         loss_last = F.cross_entropy(last_logits, targets[:, -1], reduction="sum")
@@ -202,8 +217,8 @@ def measure(model: RNNLanguageModel, ids: Tensor, seq_len: int, device: torch.de
     n_predict = ids.numel() - 1
     seq_len = min(seq_len, n_predict)
     starts = evenly_spaced(GRADIENT_WINDOWS, 0, n_predict - seq_len + 1)
-    inputs = torch.stack([ids[s:s + seq_len] for s in starts]).to(device)
-    targets = torch.stack([ids[s + 1:s + seq_len + 1] for s in starts]).to(device)
+    inputs = torch.stack([ids[s:s + seq_len] for s in starts])  # CPU: measured on the float64 CPU copy
+    targets = torch.stack([ids[s + 1:s + seq_len + 1] for s in starts])
     grad_norms, states = gradient_through_time(model, inputs, targets)
     saturation, histograms = zip(*(saturation_and_histogram(layer) for layer in states))
     spectra = [recurrent_spectrum(cell.weight_hh) for cell in model.cells]

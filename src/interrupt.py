@@ -1,4 +1,4 @@
-"""Ctrl-C as a request, not a crash: training finishes its step, saves, then stops."""
+"""Ctrl-C as a request, not a crash: training stops at the next safe point, saves, then exits."""
 
 from __future__ import annotations
 
@@ -7,11 +7,17 @@ import threading
 from types import FrameType, TracebackType
 
 
+class StopRequested(Exception):
+    """Raised at a phase boundary after Ctrl-C: the run saves `last.pt` and exits with code 130."""
+
+
 class GracefulInterrupt:
     """Within `with GracefulInterrupt() as stop:`, the first Ctrl-C sets `stop.requested`.
 
-    The training loop checks it between optimizer steps, so the model and optimizer are never
-    saved half-updated. A second Ctrl-C raises KeyboardInterrupt at once, for the impatient.
+    The run checks it between optimizer steps and between the phases after an epoch (validation,
+    checkpoint, diagnostics, plots, sample, final test), so the model and optimizer are never
+    saved half-updated and no phase runs after the request. A second Ctrl-C raises
+    KeyboardInterrupt at once, for the impatient.
     """
 
     def __init__(self) -> None:
@@ -22,7 +28,13 @@ class GracefulInterrupt:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        print("\ninterrupt received: stopping after this step and saving (Ctrl-C again to abort)", flush=True)
+        print("\ninterrupt received: stopping at the end of this step or phase, then saving "
+              "(Ctrl-C again to abort)", flush=True)
+
+    def check(self) -> None:
+        """A phase boundary: raise StopRequested if Ctrl-C was pressed since the run started."""
+        if self.requested:
+            raise StopRequested
 
     def __enter__(self) -> GracefulInterrupt:
         if threading.current_thread() is threading.main_thread():

@@ -26,7 +26,7 @@ from src.device import resolve_device
 from src.diagnostics import measure
 from src.errors import UserError
 from src.evaluation import Evaluation, evaluate, next_char_loss
-from src.interrupt import GracefulInterrupt
+from src.interrupt import GracefulInterrupt, StopRequested
 from src.metrics_log import MetricsLog
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from src.plotting import plot_diagnostics, plot_loss_curve
@@ -73,18 +73,22 @@ def load_corpus(config: TrainConfig) -> Corpus:
 
 
 def rng_state(device: torch.device) -> dict[str, Tensor]:
-    """The global RNG states that training consumes (initialisation; dropout if added)."""
+    """The global RNG states that training consumes.
+
+    The CPU's draws the initial weights; the training device's draws the dropout masks (the CPU's
+    again on the CPU; CUDA's or MPS's own generator on those), so both are saved.
+    """
     state = {"torch": torch.get_rng_state()}
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
+    if device.type != "cpu":
+        state[device.type] = torch.get_device_module(device.type).get_rng_state(device)
     return state
 
 
 def set_rng_state(state: dict[str, Tensor], device: torch.device) -> None:
-    """Restore what `rng_state` saved (the CUDA state only when resuming on CUDA)."""
+    """Restore what `rng_state` saved (a device's state only when resuming on that kind of device)."""
     torch.set_rng_state(state["torch"])
-    if device.type == "cuda" and "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"], device)
+    if device.type != "cpu" and device.type in state:
+        torch.get_device_module(device.type).set_rng_state(state[device.type], device)
 
 
 def build_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
@@ -166,11 +170,14 @@ class Trainer:
         }
 
     def save(self, best: bool) -> None:
-        """Write last.pt (and best.pt when validation improved) plus the loss curve."""
+        """Write last.pt (and best.pt when validation improved)."""
         state = self._state()
         save_checkpoint(state, self.checkpoint_dir / "last.pt")
         if best:
             save_checkpoint(state, self.checkpoint_dir / "best.pt")
+
+    def plot_losses(self) -> None:
+        """Redraw the loss curve from the run's history."""
         p = self.progress
         plot_loss_curve(self.config.plot, p.step_losses, p.epoch_steps, p.epoch_train_losses, p.epoch_valid_losses)
 
@@ -236,8 +243,12 @@ class Trainer:
                 break
         bar.close()
 
-    def end_epoch(self, epoch_seconds: float) -> None:
-        """Validate, log, checkpoint, plot and print a sample after a (possibly partial) epoch."""
+    def end_epoch(self, epoch_seconds: float, stop: GracefulInterrupt) -> None:
+        """Validate, log and checkpoint after a (possibly partial) epoch; then diagnostics, plot, sample.
+
+        The checkpoint is written before anything optional, so a failure in an optional phase
+        can never lose the epoch's training, and Ctrl-C is honoured between the phases.
+        """
         c, p = self.config, self.progress
         complete = p.batch_in_epoch >= self.steps_per_epoch
         epoch_number = p.epoch + 1
@@ -258,11 +269,16 @@ class Trainer:
         print(f"epoch {epoch_number}/{c.epochs}{partial} | step {p.step} | train {train_loss:.4f} | "
               f"valid {valid.loss:.4f} nats {valid.bpc:.4f} bpc ppl {valid.perplexity:.2f} | lr {lr:.2e} | "
               f"{epoch_seconds:.1f}s{' | best' if improved else ''}", flush=True)
+        self.save(best=improved)
+        stop.check()
         if not c.no_diagnostics and not c.diagnostics_every:
             print(self.take_diagnostics(), flush=True)
-        self.save(best=improved)
+            self.save(best=False)  # last.pt keeps the diagnostics history (a resumed plot continues it)
+            stop.check()
+        self.plot_losses()
         if c.sample_length:
             print(f"--- sample ---\n{self.sample(seed=c.seed + epoch_number)}\n--------------", flush=True)
+        stop.check()
 
     def take_diagnostics(self) -> str:
         """Measure the diagnostics on the validation split, log and plot them; returns the summary line."""
@@ -344,17 +360,21 @@ def fit(config: TrainConfig, given: dict[str, Any]) -> int:
         print(f"resumed from {Path(config.checkpoint_dir) / 'last.pt'} at epoch {p.epoch + 1}, step {p.step}")
     started = time.monotonic()
     with GracefulInterrupt() as stop:
-        while p.epoch < config.epochs and not trainer.budget_spent(started):
-            epoch_started = time.monotonic()
-            trainer.run_epoch_batches(stop, started)
-            if stop.requested:
-                trainer.save(best=False)
-                print(f"stopped at step {p.step}: saved {Path(config.checkpoint_dir) / 'last.pt'} and "
-                      f"{config.plot}; continue with --resume", flush=True)
-                return EXIT_INTERRUPTED
-            trainer.end_epoch(time.monotonic() - epoch_started)
-            if trainer.budget_spent(started):
-                print(f"budget reached at step {p.step} (--max-steps/--max-minutes): stopping", flush=True)
-                break
-    trainer.test_best()
+        try:
+            while p.epoch < config.epochs and not trainer.budget_spent(started):
+                epoch_started = time.monotonic()
+                trainer.run_epoch_batches(stop, started)
+                stop.check()
+                trainer.end_epoch(time.monotonic() - epoch_started, stop)
+                if trainer.budget_spent(started):
+                    print(f"budget reached at step {p.step} (--max-steps/--max-minutes): stopping", flush=True)
+                    break
+            trainer.test_best()
+            stop.check()
+        except StopRequested:
+            trainer.save(best=False)
+            trainer.plot_losses()
+            print(f"stopped at step {p.step}: saved {Path(config.checkpoint_dir) / 'last.pt'} and "
+                  f"{config.plot}; continue with --resume", flush=True)
+            return EXIT_INTERRUPTED
     return 0

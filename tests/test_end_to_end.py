@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import signal
 import subprocess
@@ -16,23 +15,11 @@ import pytest
 import torch
 
 from src.corpus import split_text
+from tests.textgen import make_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_MODEL = ["--hidden-size", "24", "--embedding-dim", "8", "--seq-len", "32", "--batch-size", "16",
               "--warmup-steps", "5", "--sample-length", "40"]
-
-
-def make_corpus(path: Path, characters: int = 24_000) -> Path:
-    """Deterministic English-like text: a few words in random sentences, ASCII only."""
-    rng = random.Random(0)
-    words = "the cat sat on a mat and saw red fox run over lazy dogs while birds sang".split()
-    pieces, size = [], 0
-    while size < characters:
-        sentence = " ".join(rng.choice(words) for _ in range(rng.randint(4, 10))).capitalize() + ".\n"
-        pieces.append(sentence)
-        size += len(sentence)
-    path.write_text("".join(pieces), encoding="utf-8")
-    return path
 
 
 def run(script: str, *args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

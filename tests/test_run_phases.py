@@ -1,0 +1,106 @@
+"""The phases after an epoch: the checkpoint comes first, Ctrl-C is honoured between phases, and
+nothing in them needs float64 on the training device."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import src.training
+from src.config import TrainConfig
+from src.interrupt import GracefulInterrupt
+from src.training import EXIT_INTERRUPTED, Trainer, fit
+from tests.no_float64_device import NoFloat64Device
+from tests.textgen import make_corpus
+
+
+def tiny_config(tmp_path: Path, **overrides) -> TrainConfig:
+    make_corpus(tmp_path / "corpus.txt")
+    settings = dict(data_file=str(tmp_path / "corpus.txt"), epochs=1, hidden_size=24, embedding_dim=8, seq_len=32,
+                    batch_size=16, warmup_steps=5, sample_length=40, checkpoint_dir=str(tmp_path / "checkpoints"),
+                    plot=str(tmp_path / "loss_curve.png"), diagnostics_plot=str(tmp_path / "diagnostics.png"))
+    return TrainConfig(**{**settings, **overrides})
+
+
+def last_checkpoint(config: TrainConfig) -> dict:
+    return torch.load(Path(config.checkpoint_dir) / "last.pt", weights_only=True)
+
+
+def test_a_whole_epoch_with_diagnostics_makes_no_float64_on_the_training_device(tmp_path):
+    trainer = Trainer(tiny_config(tmp_path), resume_state=None)
+    with NoFloat64Device(trainer.model), GracefulInterrupt() as stop:
+        trainer.run_epoch_batches(stop, started=time.monotonic())
+        trainer.end_epoch(epoch_seconds=1.0, stop=stop)
+    assert trainer.progress.epoch == 1
+    assert len(trainer.progress.diagnostics) == 1
+
+
+def test_the_stand_in_device_refuses_float64_made_from_the_model(tmp_path):
+    model = torch.nn.Linear(2, 2)
+    with NoFloat64Device(model), pytest.raises(RuntimeError, match="no float64"):
+        model.weight.double()
+
+
+def test_the_epoch_is_checkpointed_before_a_failing_optional_phase(tmp_path, monkeypatch):
+    def broken_diagnostics(*args, **kwargs):
+        raise RuntimeError("diagnostics failed")
+
+    monkeypatch.setattr(src.training, "measure", broken_diagnostics)
+    config = tiny_config(tmp_path)
+    with pytest.raises(RuntimeError, match="diagnostics failed"):
+        fit(config, given={})
+    assert last_checkpoint(config)["progress"]["epoch"] == 1
+
+
+def interrupt_during(monkeypatch, name: str, call: int = 1) -> None:
+    """Make the `call`-th call of src.training's `name` arrive with a Ctrl-C (SIGINT) pending."""
+    original = getattr(src.training, name)
+    calls = []
+
+    def with_ctrl_c(*args, **kwargs):
+        calls.append(name)
+        if len(calls) == call:
+            signal.raise_signal(signal.SIGINT)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(src.training, name, with_ctrl_c)
+
+
+@pytest.mark.parametrize("phase, function, call", [("validation", "evaluate", 1), ("diagnostics", "measure", 1),
+                                                   ("sampling", "generate", 1)])
+def test_ctrl_c_after_the_last_epochs_training_saves_and_exits_130(tmp_path, monkeypatch, capsys, phase, function,
+                                                                    call):
+    interrupt_during(monkeypatch, function, call)
+    config = tiny_config(tmp_path)
+    assert fit(config, given={}) == EXIT_INTERRUPTED
+    assert "continue with --resume" in capsys.readouterr().out
+    assert last_checkpoint(config)["progress"]["epoch"] == 1
+    assert not (Path(config.checkpoint_dir) / "results.json").exists()  # the final test never ran
+
+
+def test_ctrl_c_during_the_final_test_exits_130(tmp_path, monkeypatch):
+    interrupt_during(monkeypatch, "evaluate", call=2)  # 1: validation, 2: the test split
+    assert fit(tiny_config(tmp_path), given={}) == EXIT_INTERRUPTED
+
+
+def test_ctrl_c_during_validation_trains_no_further_step(tmp_path, monkeypatch):
+    interrupt_during(monkeypatch, "evaluate")
+    config = tiny_config(tmp_path, epochs=2)
+    assert fit(config, given={}) == EXIT_INTERRUPTED
+    progress = last_checkpoint(config)["progress"]
+    assert progress["step"] == progress["epoch_steps"][0]  # nothing after epoch 1's validation
+
+
+def test_a_stopped_run_resumes_to_its_end(tmp_path, monkeypatch):
+    interrupt_during(monkeypatch, "measure")
+    config = tiny_config(tmp_path)
+    assert fit(config, given={}) == EXIT_INTERRUPTED
+    monkeypatch.undo()
+    resumed = TrainConfig(**{**config.to_dict(), "resume": True})
+    assert fit(resumed, given={"resume": True, "checkpoint_dir": config.checkpoint_dir, "plot": config.plot,
+                               "diagnostics_plot": config.diagnostics_plot}) == 0
+    assert (Path(config.checkpoint_dir) / "results.json").exists()
