@@ -32,10 +32,31 @@ def test_batch_size_one_equals_a_single_pass_over_the_whole_text(model):
     assert result.loss == pytest.approx(full_context_loss(model, ids), rel=1e-12)
 
 
-@pytest.mark.parametrize("batch_size,seq_len", [(3, 7), (4, 50), (7, 1), (300, 16)])
+def context_free(model: RNNLanguageModel) -> RNNLanguageModel:
+    """W_hh = 0 in every layer: each prediction then depends on the current character alone."""
+    with torch.no_grad():
+        for cell in model.cells:
+            cell.weight_hh.zero_()
+    return model
+
+
+def per_character_mean_loss(model: RNNLanguageModel, ids: torch.Tensor) -> float:
+    """Each character scored on its own (a batch of length-1 sequences), then averaged."""
+    with torch.no_grad():
+        logits, _ = model(ids[:-1].view(-1, 1))
+    return F.cross_entropy(logits[:, 0], ids[1:]).item()
+
+
+# 203 ids, 202 predictions: every layout below leaves a remainder of 1-6 characters (or, with 300
+# streams, none and one character per stream), so the tail path is exercised too.
+@pytest.mark.parametrize("batch_size,seq_len", [(1, 16), (3, 7), (4, 50), (7, 1), (8, 16), (300, 16)])
 def test_every_character_is_predicted_once_whatever_the_batch_layout(model, batch_size, seq_len):
+    model = context_free(model)
     ids = torch.randint(0, 9, (203,))
-    assert evaluate(model, ids, batch_size, seq_len, CPU).characters == 202
+    result = evaluate(model, ids, batch_size, seq_len, CPU)
+    # A skipped or twice-counted character would move the mean away from the per-character one.
+    assert result.loss == pytest.approx(per_character_mean_loss(model, ids), rel=1e-12)
+    assert result.characters == 202
 
 
 def test_window_length_does_not_change_the_result_because_state_is_carried(model):

@@ -119,11 +119,12 @@ class RNNLanguageModel(nn.Module):
         cell = self.cells[0]
         if self.config.rnn_impl == "bptt" and tokens.numel() > self.config.vocab_size:
             table = cell.project_input(self.embedding.weight)  # (V, H): one row per character
-            # Gather from a float32 copy even under bf16 autocast: the lookup's backward sums the
-            # gradient of every position that holds a character into its row (a space fills ~17%
-            # of positions, over a thousand per batch), and a bfloat16 running sum of that many
-            # terms loses several percent. Only the gathered rows are cast back for the loop.
-            return F.embedding(tokens, table.float()).to(table.dtype)
+            # Gather from an (at least) float32 copy even under bf16 autocast: the lookup's backward
+            # sums the gradient of every position that holds a character into its row (a space
+            # fills ~17% of positions, over a thousand per batch), and a bfloat16 running sum of
+            # that many terms loses several percent. The gathered rows go back to the loop's dtype.
+            accumulate = torch.promote_types(table.dtype, torch.float32)  # bf16 -> fp32; fp64 stays
+            return F.embedding(tokens, table.to(accumulate)).to(table.dtype)
         return cell.project_input(self.embedding(tokens))
 
     def num_parameters(self) -> int:
