@@ -1,10 +1,10 @@
-"""Training pieces that are not a whole run: the optimizer's weight decay, which text is loaded."""
+"""Training pieces that are not a whole run: the optimizer's weight decay, which text is loaded, RNG state."""
 
 import torch
 
 from src.config import TrainConfig
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
-from src.training import build_optimizer, load_corpus
+from src.training import build_optimizer, load_corpus, rng_state, set_rng_state
 
 
 def test_weight_decay_shrinks_matrices_but_not_biases():
@@ -51,3 +51,20 @@ def test_a_zero_test_fraction_leaves_the_test_split_empty(tmp_path):
     (tmp_path / "data.txt").write_text("abcdefghij" * 10, encoding="utf-8")
     corpus = load_corpus(TrainConfig(data_file=str(tmp_path / "data.txt"), valid_fraction=0.1, test_fraction=0.0))
     assert corpus.test == "" and len(corpus.train) == 90
+
+
+def test_an_mps_runs_generator_state_is_saved_and_restored(monkeypatch):
+    mps_state = torch.tensor([7, 1, 3], dtype=torch.uint8)
+    restored = {}
+    monkeypatch.setattr(torch.mps, "get_rng_state", lambda device="mps": mps_state)
+    monkeypatch.setattr(torch.mps, "set_rng_state", lambda state, device="mps": restored.update(state=state))
+    mps = torch.device("mps")
+    state = rng_state(mps)
+    torch.rand(3)  # move the CPU generator on, so restoring it is observable
+    set_rng_state(state, mps)
+    assert torch.equal(restored["state"], mps_state)
+    assert torch.equal(torch.get_rng_state(), state["torch"])
+
+
+def test_a_cpu_runs_state_is_only_the_cpu_generator():
+    assert set(rng_state(torch.device("cpu"))) == {"torch"}
