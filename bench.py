@@ -30,10 +30,12 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from src.cli import run_main
+from src.device import resolve_device
 from src.evaluation import next_char_loss
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from src.model.stepper import RNNStepper
-from src.precision import autocast
+from src.precision import autocast, resolve_precision
 from src.sampling import SamplingOptions, draw, next_char_probabilities
 
 IMPLS = ("torch_rnn", "autograd", "bptt")
@@ -83,9 +85,11 @@ class Row:
 
 
 def synchronize(device: torch.device) -> None:
-    """Wait for queued GPU work, so a clock reading covers it."""
+    """Wait for queued GPU work (CUDA or MPS), so a clock reading covers it."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
 
 
 def timed(fn: Callable[[], object], device: torch.device) -> float:
@@ -236,7 +240,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or mps")
     parser.add_argument("--hidden-sizes", type=int, nargs="+", default=[256, 512, 1024],
-                        help="hidden sizes to benchmark (512 is the default model)")
+                        help="hidden sizes to benchmark (train.py's default model has 1024)")
     parser.add_argument("--vocab-size", type=int, default=1000,
                         help="vocabulary size (WikiText-2 raw's is of this order)")
     parser.add_argument("--embedding-dim", type=int, default=128, help="embedding size (train.py default)")
@@ -258,7 +262,9 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     if "torch_rnn" not in args.impls or "fp32" not in args.precisions:
         parser.error("the ratios need the float32 torch_rnn reference: keep torch_rnn and fp32")
-    device = torch.device(args.device)
+    device = resolve_device(args.device)
+    for precision in args.precisions:
+        resolve_precision(precision, device)  # bf16 where it is unsupported: a one-line error
 
     print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads; "
           f"V={args.vocab_size} E={args.embedding_dim} L={args.num_layers} T={args.seq_len} B={args.batch_size}; "
@@ -279,4 +285,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

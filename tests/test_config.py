@@ -6,11 +6,11 @@ import dataclasses
 import pytest
 
 from src.cli import add_dataclass_arguments
-from src.config import GenerateConfig, TrainConfig, merge_for_resume
+from src.config import EvaluateConfig, GenerateConfig, TrainConfig, merge_for_resume
 from src.errors import UserError
 
 
-@pytest.mark.parametrize("cls", [TrainConfig, GenerateConfig])
+@pytest.mark.parametrize("cls", [TrainConfig, GenerateConfig, EvaluateConfig])
 def test_every_field_is_a_flag_with_help_text(cls):
     parser = argparse.ArgumentParser()
     add_dataclass_arguments(parser, cls)

@@ -7,8 +7,12 @@ from src.device import resolve_device
 from src.errors import UserError
 
 
-def test_auto_picks_an_available_device():
-    assert resolve_device("auto").type in {"cpu", "cuda", "mps"}
+@pytest.mark.parametrize("cuda, mps, expected", [(True, True, "cuda"), (True, False, "cuda"), (False, True, "mps"),
+                                                 (False, False, "cpu")])
+def test_auto_prefers_cuda_then_mps_then_the_cpu(monkeypatch, cuda, mps, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert resolve_device("auto") == torch.device(expected)
 
 
 def test_cpu_is_always_available():
