@@ -1,7 +1,10 @@
 """Generating text: prime the hidden state with a prompt, then draw one character at a time.
 
 The model runs on its device; every random draw happens on the CPU with an explicit generator,
-so a seed reproduces a sample on any device (and sidesteps torch.multinomial's MPS bugs).
+so a seed gives the same sequence of random numbers on any device (and sidesteps
+torch.multinomial's MPS bugs). The sample itself is reproducible on the same device and
+precision; on another device the logits can differ in their last bits, and a draw that falls
+near a boundary between two characters can then pick the other one.
 """
 
 from __future__ import annotations
