@@ -13,7 +13,7 @@ from src.device import resolve_device
 from src.errors import UserError
 from src.evaluation import evaluate
 from src.model.rnn_model import RNNLanguageModel
-from src.precision import resolve_precision
+from src.precision import checkpoint_precision
 from src.vocab import CharVocab
 
 
@@ -23,9 +23,9 @@ def main() -> int:
     add_dataclass_arguments(parser, EvaluateConfig)
     config = EvaluateConfig(**vars(parser.parse_args()))
     device = resolve_device(config.device)
-    precision = resolve_precision(config.precision, device)
-
     state = load_checkpoint(config.checkpoint)
+    precision = checkpoint_precision(config.precision, state["config"]["precision"], device)
+    origin = "--precision" if config.precision is not None else "the checkpoint's"
     vocab = CharVocab(state["vocab"])
     model = RNNLanguageModel.from_checkpoint(state).to(device)
     text = read_text(Path(config.text_file))
@@ -34,7 +34,7 @@ def main() -> int:
     result = evaluate(model, vocab.encode(text), config.batch_size, config.seq_len, device, precision)
     unknown = len(vocab.unknown_chars(text))
     print(f"{config.text_file}: {result.loss:.4f} nats | {result.bpc:.4f} bpc | perplexity {result.perplexity:.2f} "
-          f"| {result.characters:,} characters predicted ({unknown} distinct unseen in training) | {precision}")
+          f"| {result.characters:,} characters predicted ({unknown} distinct unseen in training) | {precision} ({origin})")
     return 0
 
 

@@ -190,8 +190,9 @@ class EvaluateConfig:
     checkpoint: str = _opt("checkpoints/best.pt", "checkpoint to evaluate", metavar="PATH")
     batch_size: int = _opt(64, "parallel streams the text is laid out in (the result barely depends on it)")
     seq_len: int = _opt(128, "characters per forward call; the state is carried across calls")
-    precision: str = _opt("auto", "bf16, fp32, or auto: bf16 on CPUs with native bf16 instructions, else fp32",
-                          choices=["auto", "fp32", "bf16"])
+    precision: str | None = _opt(None, "bf16, fp32, or auto (bf16 on CPUs with native bf16 instructions, else "
+                                 "fp32); default: the precision the checkpoint was trained in, which "
+                                 "reproduces its results.json", choices=["auto", "fp32", "bf16"])
     device: str = _opt("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
 
     def __post_init__(self) -> None:

@@ -10,6 +10,7 @@ import torch
 from src.errors import UserError
 
 PRECISIONS = ("auto", "fp32", "bf16")
+BF16_DEVICES = ("cpu", "cuda")
 
 
 def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
@@ -35,9 +36,23 @@ def resolve_precision(precision: str, device: torch.device) -> str:
         raise UserError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
     if precision == "auto":
         return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
-    if precision == "bf16" and device.type not in ("cpu", "cuda"):
+    if precision == "bf16" and device.type not in BF16_DEVICES:
         raise UserError(f"--precision bf16 is supported on cpu and cuda, not {device.type}")
     return precision
+
+
+def checkpoint_precision(requested: str | None, trained: str, device: torch.device) -> str:
+    """The precision to score a checkpoint in: `requested` if one was given, else the one it trained in.
+
+    A run's validation and test figures (results.json) were computed in its training precision,
+    so scoring in that precision reproduces them on any machine, whatever `auto` picks there.
+    """
+    if requested is not None:
+        return resolve_precision(requested, device)
+    if trained == "bf16" and device.type not in BF16_DEVICES:
+        raise UserError(f"the checkpoint was trained in bf16, which {device.type} does not support: "
+                        "pass --precision fp32 (the score may then differ slightly from its results.json)")
+    return resolve_precision(trained, device)
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from src.checkpoint import load_checkpoint, save_checkpoint
 from src.corpus import split_text
+from src.precision import resolve_precision
 from tests.textgen import make_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,6 +83,22 @@ def test_evaluate_scores_a_text_file_like_the_training_run_scored_its_test_split
     loss = float(re.search(r"test.txt: ([\d.]+) nats", result.stdout).group(1))
     results = json.loads((workdir / "checkpoints/results.json").read_text())
     assert loss == pytest.approx(results["test_loss"], abs=1e-4)
+
+
+def test_evaluate_scores_in_the_checkpoints_precision_unless_told_otherwise(trained, tmp_path):
+    workdir, _ = trained
+    state = load_checkpoint(workdir / "checkpoints/best.pt")
+    here = resolve_precision("auto", torch.device("cpu"))
+    other = "fp32" if here == "bf16" else "bf16"  # what `auto` would not pick on this machine
+    state["config"]["precision"] = other
+    save_checkpoint(state, tmp_path / "other.pt")
+    (tmp_path / "text.txt").write_text("The cat sat on the mat.\n" * 20, encoding="utf-8")
+    default = run("evaluate.py", "--checkpoint", str(tmp_path / "other.pt"), "--text-file", "text.txt", cwd=tmp_path)
+    assert default.returncode == 0, default.stderr
+    assert default.stdout.rstrip().endswith(f"| {other} (the checkpoint's)")
+    given = run("evaluate.py", "--checkpoint", str(tmp_path / "other.pt"), "--text-file", "text.txt",
+                "--precision", "auto", cwd=tmp_path)
+    assert given.stdout.rstrip().endswith(f"| {here} (--precision)")
 
 
 def test_evaluate_without_a_text_file_is_a_one_line_error(trained):

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from src.errors import UserError
-from src.precision import autocast, cpu_has_native_bf16, resolve_precision
+from src.precision import autocast, checkpoint_precision, cpu_has_native_bf16, resolve_precision
 
 CPU = torch.device("cpu")
 
@@ -38,3 +38,18 @@ def test_bf16_autocast_runs_matrix_multiplies_in_bfloat16():
         assert (a @ b).dtype == torch.bfloat16
     with autocast(CPU, "fp32"):
         assert (a @ b).dtype == torch.float32
+
+
+def test_a_checkpoint_is_scored_in_the_precision_it_trained_in_by_default():
+    assert checkpoint_precision(None, "fp32", CPU) == "fp32"
+    assert checkpoint_precision(None, "bf16", CPU) == "bf16"
+
+
+def test_a_requested_precision_wins_over_the_checkpoints():
+    assert checkpoint_precision("fp32", "bf16", CPU) == "fp32"
+    assert checkpoint_precision("auto", "fp32", CPU) == resolve_precision("auto", CPU)
+
+
+def test_a_bf16_checkpoint_on_mps_says_to_pass_fp32():
+    with pytest.raises(UserError, match="--precision fp32"):
+        checkpoint_precision(None, "bf16", torch.device("mps"))
