@@ -29,7 +29,7 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     """The precision a run will use: `auto` becomes bf16 only where it was measured to pay off.
 
     On a CPU with native bf16 instructions, bf16 trained 1.8-2x faster than float32 and reached
-    the same validation loss (README, "bf16"). Elsewhere, including CUDA, it has not been
+    the same validation loss (docs/speed.md, "bf16"). Elsewhere, including CUDA, it has not been
     measured here, so `auto` stays float32 and bf16 is opt-in.
     """
     if precision not in PRECISIONS:
