@@ -66,12 +66,14 @@ class TrainConfig:
                           group="model", choices=["auto", "fp32", "bf16"])
 
     # --- optimisation ---------------------------------------------------------------------
-    epochs: int = _opt(5, "passes over the training split; the LR schedule is planned over them",
+    epochs: int = _opt(5, "passes over the training split; the LR schedule is planned over them (or over a "
+                       "shorter budget)",
                        group="optimisation")
-    max_steps: int | None = _opt(None, "stop after this many optimizer steps in total (a budget: the LR "
-                                 "schedule is unchanged)", group="optimisation")
-    max_minutes: float | None = _opt(None, "stop cleanly after this many minutes, then validate and test",
-                                     group="optimisation")
+    max_steps: int | None = _opt(None, "stop after this many optimizer steps in total; the LR schedule is "
+                                 "planned to end there", group="optimisation")
+    max_minutes: float | None = _opt(None, "stop cleanly after this many minutes, then validate and test; the LR "
+                                     "schedule is planned to end there (re-estimated from the pace as the run "
+                                     "goes)", group="optimisation")
     lr: float = _opt(2e-3, "peak Adam learning rate", group="optimisation")
     weight_decay: float = _opt(0.0, "decoupled (AdamW) weight decay on weight matrices and embeddings, not "
                                "biases", group="optimisation")

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import math
 
-import torch
-from torch.optim.lr_scheduler import LambdaLR
-
 SCHEDULES = ("cosine", "constant")
 FINAL_FRACTION = 0.1  # cosine decays to 10% of the peak, not to zero: the last steps still learn
 
@@ -30,6 +27,19 @@ def lr_multiplier(step: int, schedule: str, warmup_steps: int, total_steps: int)
     return FINAL_FRACTION + (1 - FINAL_FRACTION) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, schedule: str, warmup_steps: int, total_steps: int) -> LambdaLR:
-    """A LambdaLR over `lr_multiplier`; its state_dict (the step count) goes into checkpoints."""
-    return LambdaLR(optimizer, lambda step: lr_multiplier(step, schedule, warmup_steps, total_steps))
+class LRSchedule:
+    """`lr_multiplier` as a callable whose end, `total_steps`, can be re-planned while training.
+
+    LambdaLR saves a callable object's attributes in its state_dict (plain values), so the
+    horizon in force travels in checkpoints with the step count.
+    """
+
+    def __init__(self, schedule: str, warmup_steps: int, total_steps: int) -> None:
+        if schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {schedule!r}; expected one of {SCHEDULES}")
+        self.schedule = schedule
+        self.warmup_steps = warmup_steps
+        self.total_steps = total_steps
+
+    def __call__(self, step: int) -> float:
+        return lr_multiplier(step, self.schedule, self.warmup_steps, self.total_steps)

@@ -16,8 +16,10 @@ from typing import Any
 
 import torch
 from torch import Tensor
+from torch.optim.lr_scheduler import LambdaLR
 from tqdm import tqdm
 
+from src.budget import Budget
 from src.checkpoint import load_checkpoint, save_checkpoint
 from src.config import TrainConfig, merge_for_resume
 from src.corpus import Corpus, load_text_file, load_wikitext2, read_text
@@ -32,7 +34,7 @@ from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from src.plotting import plot_diagnostics, plot_loss_curve
 from src.precision import autocast, resolve_precision
 from src.sampling import SamplingOptions, encode_prompt, generate
-from src.schedule import build_scheduler
+from src.schedule import LRSchedule
 from src.vocab import CharVocab
 
 SAMPLE_PROMPT = "The "
@@ -139,11 +141,14 @@ class Trainer:
         self.model = RNNLanguageModel(self.model_config).to(self.device)
         self.optimizer = build_optimizer(self.model, config.lr, config.weight_decay)
         self.steps_per_epoch = self.train_data.num_batches(config.batch_size)
-        self.scheduler = build_scheduler(self.optimizer, config.lr_schedule, config.warmup_steps,
-                                         total_steps=config.epochs * self.steps_per_epoch)
+        self.natural_end = config.epochs * self.steps_per_epoch  # where the schedule ends without a budget
+        self.lr_schedule = LRSchedule(config.lr_schedule, config.warmup_steps, total_steps=self.natural_end)
+        self.scheduler = LambdaLR(self.optimizer, self.lr_schedule)  # restoring it restores lr_schedule too
         self.progress = Progress()
         if resume_state:
             self._restore(resume_state)
+        self.budget = Budget(config.max_steps, config.max_minutes, start_step=self.progress.step)
+        self.plan_schedule()
         self.metrics = MetricsLog(self.checkpoint_dir / "metrics.jsonl", append=resume_state is not None)
 
     # --- checkpoints ---------------------------------------------------------------------------
@@ -199,14 +204,11 @@ class Trainer:
         self.scheduler.step()
         return loss.item(), float(grad_norm)
 
-    def budget_spent(self, started: float) -> bool:
-        """True once --max-steps or --max-minutes says this invocation should stop."""
-        c = self.config
-        if c.max_steps is not None and self.progress.step >= c.max_steps:
-            return True
-        return c.max_minutes is not None and time.monotonic() - started >= 60 * c.max_minutes
+    def plan_schedule(self) -> None:
+        """End the LR schedule where this invocation's budget will end training (see src/budget.py)."""
+        self.lr_schedule.total_steps = self.budget.horizon(self.progress.step, self.natural_end)
 
-    def run_epoch_batches(self, stop: GracefulInterrupt, started: float) -> None:
+    def run_epoch_batches(self, stop: GracefulInterrupt) -> None:
         """Train on the rest of the current epoch, or until a budget or Ctrl-C stops it."""
         c, p = self.config, self.progress
         bar = tqdm(total=self.steps_per_epoch, initial=p.batch_in_epoch, desc=f"epoch {p.epoch + 1}/{c.epochs}",
@@ -217,6 +219,7 @@ class Trainer:
             self.carried_hidden = None  # every epoch starts each stream from a zero state
         window_loss, window_steps = 0.0, 0
         for inputs, targets in batches:
+            self.plan_schedule()
             tick = time.perf_counter()
             loss, grad_norm = self.train_step(inputs, targets)
             seconds = time.perf_counter() - tick
@@ -239,7 +242,7 @@ class Trainer:
                 raise UserError(f"the training loss became {loss} at step {p.step}; lower --lr or --grad-clip")
             if not c.no_diagnostics and c.diagnostics_every and p.step % c.diagnostics_every == 0:
                 bar.write(self.take_diagnostics())
-            if stop.requested or self.budget_spent(started):
+            if stop.requested or self.budget.spent(p.step):
                 break
         bar.close()
 
@@ -341,6 +344,10 @@ class Trainer:
               f"({self.config.rnn_impl}, {self.config.precision})")
         print(f"training: {self.steps_per_epoch} steps/epoch x {self.config.epochs} epochs, "
               f"batch {self.config.batch_size} x {self.config.seq_len} characters", flush=True)
+        if self.lr_schedule.total_steps < self.natural_end or self.config.max_minutes is not None:
+            timed = " and re-planned from the pace as the run goes" if self.config.max_minutes is not None else ""
+            print(f"budget: the LR schedule ends with the budget (step {self.lr_schedule.total_steps} for now{timed})",
+                  flush=True)
 
 
 def fit(config: TrainConfig, given: dict[str, Any]) -> int:
@@ -358,15 +365,14 @@ def fit(config: TrainConfig, given: dict[str, Any]) -> int:
     p = trainer.progress
     if resume_state:
         print(f"resumed from {Path(config.checkpoint_dir) / 'last.pt'} at epoch {p.epoch + 1}, step {p.step}")
-    started = time.monotonic()
     with GracefulInterrupt() as stop:
         try:
-            while p.epoch < config.epochs and not trainer.budget_spent(started):
+            while p.epoch < config.epochs and not trainer.budget.spent(p.step):
                 epoch_started = time.monotonic()
-                trainer.run_epoch_batches(stop, started)
+                trainer.run_epoch_batches(stop)
                 stop.check()
                 trainer.end_epoch(time.monotonic() - epoch_started, stop)
-                if trainer.budget_spent(started):
+                if trainer.budget.spent(p.step):
                     print(f"budget reached at step {p.step} (--max-steps/--max-minutes): stopping", flush=True)
                     break
             trainer.test_best()

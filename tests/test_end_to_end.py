@@ -190,14 +190,25 @@ def test_generate_draws_several_samples_with_filters(trained):
     assert result.stdout.count("--- sample") == 2
 
 
+def train_until_interrupted(args: list[str], cwd: Path, logged_steps: int = 3) -> subprocess.CompletedProcess:
+    """Start train.py, press Ctrl-C once `logged_steps` training steps are logged, wait for it to stop."""
+    process = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *args, "--log-interval", "1"], cwd=cwd,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    metrics = cwd / "checkpoints/metrics.jsonl"
+    deadline = time.monotonic() + 120
+    while not (metrics.exists() and metrics.read_text().count("\n") >= logged_steps) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
 def test_resumed_training_ends_with_the_same_weights_as_an_uninterrupted_run(trained, tmp_path):
-    workdir, first = trained
-    steps_per_epoch = re.search(r"(\d+) steps/epoch", first.stdout).group(1)
+    workdir, _ = trained
     make_corpus(tmp_path / "corpus.txt")
-    common = ["--data-file", "corpus.txt", "--epochs", "2", *TINY_MODEL, "--log-interval", "5"]
-    stopped = run("train.py", *common, "--max-steps", steps_per_epoch, cwd=tmp_path)
-    assert stopped.returncode == 0, stopped.stderr[-2000:]
-    resumed = run("train.py", "--resume", cwd=tmp_path)
+    stopped = train_until_interrupted(["--data-file", "corpus.txt", "--epochs", "2", *TINY_MODEL], tmp_path)
+    assert stopped.returncode == 130, stopped.stderr[-2000:]
+    resumed = run("train.py", "--resume", "--log-interval", "5", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "resumed from" in resumed.stdout
 
@@ -212,17 +223,9 @@ def test_resumed_training_ends_with_the_same_weights_as_an_uninterrupted_run(tra
 
 def test_ctrl_c_saves_last_checkpoint_and_plot_then_exits(tmp_path):
     make_corpus(tmp_path / "corpus.txt", characters=200_000)
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "train.py"), "--data-file", "corpus.txt", "--epochs", "50", *TINY_MODEL,
-         "--log-interval", "1"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    metrics = tmp_path / "checkpoints/metrics.jsonl"
-    deadline = time.monotonic() + 120
-    while not (metrics.exists() and metrics.read_text().count("\n") >= 3) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 130, err[-2000:]
-    assert "continue with --resume" in out
+    stopped = train_until_interrupted(["--data-file", "corpus.txt", "--epochs", "50", *TINY_MODEL], tmp_path)
+    assert stopped.returncode == 130, stopped.stderr[-2000:]
+    assert "continue with --resume" in stopped.stdout
     assert (tmp_path / "checkpoints/last.pt").is_file() and (tmp_path / "loss_curve.png").is_file()
     state = torch.load(tmp_path / "checkpoints/last.pt", weights_only=True)
     assert state["progress"]["step"] >= 3 and state["progress"]["batch_in_epoch"] > 0
@@ -271,11 +274,12 @@ def test_stateful_training_resumes_mid_epoch_to_the_same_weights(tmp_path):
     common = ["--data-file", "corpus.txt", "--epochs", "1", *TINY_MODEL, "--train-mode", "stateful"]
     straight = run("train.py", *common, "--checkpoint-dir", "straight", cwd=tmp_path)
     assert straight.returncode == 0, straight.stderr[-2000:]
-    stopped = run("train.py", *common, "--checkpoint-dir", "pieced", "--max-steps", "7", cwd=tmp_path)
-    assert stopped.returncode == 0, stopped.stderr[-2000:]
-    assert torch.load(tmp_path / "pieced/last.pt", weights_only=True)["carried_hidden"] is not None
-    resumed = run("train.py", "--resume", "--checkpoint-dir", "pieced", cwd=tmp_path)
+    stopped = train_until_interrupted(common, tmp_path)
+    assert stopped.returncode == 130, stopped.stderr[-2000:]
+    state = torch.load(tmp_path / "checkpoints/last.pt", weights_only=True)
+    assert state["carried_hidden"] is not None and state["progress"]["batch_in_epoch"] > 0  # stopped mid-epoch
+    resumed = run("train.py", "--resume", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     a = torch.load(tmp_path / "straight/last.pt", weights_only=True)["model"]
-    b = torch.load(tmp_path / "pieced/last.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "checkpoints/last.pt", weights_only=True)["model"]
     assert all(torch.equal(a[name], b[name]) for name in a)

@@ -3,7 +3,9 @@
 import pytest
 import torch
 
-from src.schedule import FINAL_FRACTION, build_scheduler, lr_multiplier
+from torch.optim.lr_scheduler import LambdaLR
+
+from src.schedule import FINAL_FRACTION, LRSchedule, lr_multiplier
 
 
 def test_warmup_rises_linearly_to_the_peak():
@@ -24,9 +26,32 @@ def test_constant_schedule_stays_at_the_peak_after_warmup():
 
 def test_scheduler_drives_the_optimizer_learning_rate():
     optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
-    scheduler = build_scheduler(optimizer, "cosine", warmup_steps=2, total_steps=10)
+    scheduler = LambdaLR(optimizer, LRSchedule("cosine", warmup_steps=2, total_steps=10))
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.05)
     for _ in range(10):
         optimizer.step()
         scheduler.step()
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * FINAL_FRACTION)
+
+
+def test_a_re_planned_horizon_moves_the_end_of_the_decay():
+    schedule = LRSchedule("cosine", warmup_steps=0, total_steps=100)
+    assert schedule(50) == pytest.approx((1 + FINAL_FRACTION) / 2)
+    schedule.total_steps = 50
+    assert schedule(50) == pytest.approx(FINAL_FRACTION)
+
+
+def test_the_horizon_travels_in_the_schedulers_state():
+    optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    schedule = LRSchedule("cosine", warmup_steps=2, total_steps=10)
+    scheduler = LambdaLR(optimizer, schedule)
+    schedule.total_steps = 7
+    state = scheduler.state_dict()
+    fresh = LRSchedule("cosine", warmup_steps=2, total_steps=10)
+    LambdaLR(optimizer, fresh).load_state_dict(state)
+    assert fresh.total_steps == 7
+
+
+def test_an_unknown_schedule_is_refused():
+    with pytest.raises(ValueError, match="unknown schedule"):
+        LRSchedule("linear", 0, 10)
