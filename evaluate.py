@@ -34,7 +34,8 @@ def main() -> int:
     result = evaluate(model, vocab.encode(text), config.batch_size, config.seq_len, device, precision)
     unknown = len(vocab.unknown_chars(text))
     print(f"{config.text_file}: {result.loss:.4f} nats | {result.bpc:.4f} bpc | perplexity {result.perplexity:.2f} "
-          f"| {result.characters:,} characters predicted ({unknown} distinct unseen in training) | {precision} ({origin})")
+          f"| {result.characters:,} characters predicted ({unknown} distinct unseen in training) "
+          f"| {precision} ({origin})")
     return 0
 
 

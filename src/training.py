@@ -1,8 +1,8 @@
 """The training run: data -> model -> Adam steps -> validation, checkpoints, plot, samples -> test.
 
 `fit` is everything `python train.py` does. The pieces it wires together each live in their own
-module; this one owns the order of events and the run's progress (`Progress`), which is what a
-checkpoint needs besides the weights to continue exactly where a run stopped.
+module (the budget, the optimizer, the run's progress and RNG states, evaluation, diagnostics...);
+this one owns the order of events.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,31 +31,16 @@ from src.evaluation import Evaluation, evaluate, next_char_loss
 from src.interrupt import GracefulInterrupt, StopRequested
 from src.metrics_log import MetricsLog
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
+from src.optimizer import build_optimizer
 from src.plotting import plot_diagnostics, plot_loss_curve
 from src.precision import autocast, resolve_precision
+from src.run_state import Progress, rng_state, set_rng_state
 from src.sampling import SamplingOptions, encode_prompt, generate
 from src.schedule import LRSchedule
 from src.vocab import CharVocab
 
 SAMPLE_PROMPT = "The "
 EXIT_INTERRUPTED = 130  # the shell's convention for "stopped by SIGINT"
-
-
-@dataclass
-class Progress:
-    """How far a run has got; saved in every checkpoint as plain values."""
-
-    epoch: int = 0  # completed epochs
-    batch_in_epoch: int = 0  # batches of the current epoch already trained on
-    step: int = 0  # optimizer steps in total
-    train_seconds: float = 0.0  # time spent in optimizer steps (not validation or sampling)
-    epoch_loss_sum: float = 0.0  # sum of this epoch's batch losses so far
-    best_valid_loss: float = math.inf
-    step_losses: list[float] = field(default_factory=list)
-    epoch_steps: list[int] = field(default_factory=list)
-    epoch_train_losses: list[float] = field(default_factory=list)
-    epoch_valid_losses: list[float] = field(default_factory=list)
-    diagnostics: list[dict[str, Any]] = field(default_factory=list)  # DiagnosticsRecord.to_dict() each time
 
 
 def load_corpus(config: TrainConfig) -> Corpus:
@@ -72,37 +57,6 @@ def load_corpus(config: TrainConfig) -> Corpus:
         corpus = replace(corpus, test=read_text(Path(config.test_file)),
                          source=f"{corpus.source}; test: {config.test_file}")
     return corpus
-
-
-def rng_state(device: torch.device) -> dict[str, Tensor]:
-    """The global RNG states that training consumes.
-
-    The CPU's draws the initial weights; the training device's draws the dropout masks (the CPU's
-    again on the CPU; CUDA's or MPS's own generator on those), so both are saved.
-    """
-    state = {"torch": torch.get_rng_state()}
-    if device.type != "cpu":
-        state[device.type] = torch.get_device_module(device.type).get_rng_state(device)
-    return state
-
-
-def set_rng_state(state: dict[str, Tensor], device: torch.device) -> None:
-    """Restore what `rng_state` saved (a device's state only when resuming on that kind of device)."""
-    torch.set_rng_state(state["torch"])
-    if device.type != "cpu" and device.type in state:
-        torch.get_device_module(device.type).set_rng_state(state[device.type], device)
-
-
-def build_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    """AdamW; weight decay applies to matrices (weights, embeddings), never to biases.
-
-    With weight_decay=0 this is exactly Adam. Biases are left alone because shrinking them
-    toward zero is not a useful prior: they only shift each unit's operating point.
-    """
-    matrices = [p for p in model.parameters() if p.dim() >= 2]
-    vectors = [p for p in model.parameters() if p.dim() < 2]
-    return torch.optim.AdamW([{"params": matrices, "weight_decay": weight_decay},
-                              {"params": vectors, "weight_decay": 0.0}], lr=lr)
 
 
 class Trainer:

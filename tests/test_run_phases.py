@@ -4,7 +4,6 @@ nothing in them needs float64 on the training device."""
 from __future__ import annotations
 
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -33,7 +32,7 @@ def last_checkpoint(config: TrainConfig) -> dict:
 def test_a_whole_epoch_with_diagnostics_makes_no_float64_on_the_training_device(tmp_path):
     trainer = Trainer(tiny_config(tmp_path), resume_state=None)
     with NoFloat64Device(trainer.model), GracefulInterrupt() as stop:
-        trainer.run_epoch_batches(stop, started=time.monotonic())
+        trainer.run_epoch_batches(stop)
         trainer.end_epoch(epoch_seconds=1.0, stop=stop)
     assert trainer.progress.epoch == 1
     assert len(trainer.progress.diagnostics) == 1

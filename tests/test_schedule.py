@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from torch.optim.lr_scheduler import LambdaLR
 
 from src.schedule import FINAL_FRACTION, LRSchedule, lr_multiplier

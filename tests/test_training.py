@@ -4,7 +4,9 @@ import torch
 
 from src.config import TrainConfig
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
-from src.training import build_optimizer, load_corpus, rng_state, set_rng_state
+from src.optimizer import build_optimizer
+from src.run_state import rng_state, set_rng_state
+from src.training import load_corpus
 
 
 def test_weight_decay_shrinks_matrices_but_not_biases():
