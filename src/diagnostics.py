@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from src.evaluation import next_char_loss
 from src.model.rnn_model import RNNLanguageModel
@@ -78,12 +78,8 @@ class DiagnosticsRecord:
         return norms[0] / norms[-1] if norms[-1] > 0 else float("nan")
 
     def memory_span(self, tolerance: float = MEMORY_TOLERANCE) -> int:
-        """The shortest context k whose loss is within `tolerance` nats of the longest context's.
-
-        The curve's one-number summary: how many characters back the model actually uses.
-        """
-        longest = self.memory_loss[-1]
-        return next(k for k, loss in zip(self.memory_context, self.memory_loss) if loss - longest <= tolerance)
+        """See `memory_span` (the module function) for this record's memory curve."""
+        return memory_span(self.memory_context, self.memory_loss, tolerance)
 
     def summary(self) -> str:
         """One line for the training log."""
@@ -94,6 +90,14 @@ class DiagnosticsRecord:
         return (f"diagnostics | grad h_0/h_T-1 {ratio} | saturated {saturated} | rho(W_hh) {radius} | "
                 f"loss with k=1/{self.memory_context[-1]} chars {self.memory_loss[0]:.3f}/{self.memory_loss[-1]:.3f}"
                 f" | memory span {self.memory_span()} chars | {self.seconds:.1f}s")
+
+
+def memory_span(contexts: list[int], losses: list[float], tolerance: float = MEMORY_TOLERANCE) -> int:
+    """The shortest context k whose loss is within `tolerance` nats of the longest context's.
+
+    The memory curve's one-number summary: how many characters back the model actually uses.
+    """
+    return next(k for k, loss in zip(contexts, losses) if loss - losses[-1] <= tolerance)
 
 
 def evenly_spaced(count: int, low: int, high: int) -> list[int]:
@@ -190,7 +194,7 @@ def context_lengths(max_context: int) -> list[int]:
 
 
 @torch.inference_mode()
-def effective_memory(model: RNNLanguageModel, ids: Tensor, positions: list[int], contexts: list[int],
+def effective_memory(model: nn.Module, ids: Tensor, positions: list[int], contexts: list[int],
                      device: torch.device, precision: str = "fp32") -> list[float]:
     """Mean loss of predicting ids[p] from ids[p-k:p] alone (zero state before), for each k.
 
@@ -208,6 +212,17 @@ def effective_memory(model: RNNLanguageModel, ids: Tensor, positions: list[int],
     return losses
 
 
+def memory_curve(model: nn.Module, ids: Tensor, device: torch.device, precision: str
+                 ) -> tuple[list[int], list[float]]:
+    """Contexts k = 1, 2, 4, ... and the effective-memory loss for each, on MEMORY_POSITIONS of `ids`.
+
+    Needs only the model's forward pass, so it measures any language model with our interface.
+    """
+    contexts = context_lengths(min(MAX_CONTEXT, ids.numel() - 1))
+    positions = evenly_spaced(MEMORY_POSITIONS, contexts[-1], ids.numel())
+    return contexts, effective_memory(model, ids, positions, contexts, device, precision)
+
+
 def measure(model: RNNLanguageModel, ids: Tensor, seq_len: int, device: torch.device, precision: str,
             step: int, epoch: float) -> DiagnosticsRecord:
     """All four measurements on held-out ids (e.g. the validation split)."""
@@ -222,9 +237,7 @@ def measure(model: RNNLanguageModel, ids: Tensor, seq_len: int, device: torch.de
     grad_norms, states = gradient_through_time(model, inputs, targets)
     saturation, histograms = zip(*(saturation_and_histogram(layer) for layer in states))
     spectra = [recurrent_spectrum(cell.weight_hh) for cell in model.cells]
-    contexts = context_lengths(min(MAX_CONTEXT, n_predict))
-    positions = evenly_spaced(MEMORY_POSITIONS, contexts[-1], ids.numel())
-    memory = effective_memory(model, ids, positions, contexts, device, precision)
+    contexts, memory = memory_curve(model, ids, device, precision)
     model.train(was_training)
     return DiagnosticsRecord(
         step=step, epoch=epoch, grad_norms=grad_norms, saturation=list(saturation), histograms=list(histograms),

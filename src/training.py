@@ -62,7 +62,9 @@ def load_corpus(config: TrainConfig) -> Corpus:
 class Trainer:
     """Holds a run's objects so that each phase (step, epoch end, test) is a short method."""
 
-    def __init__(self, config: TrainConfig, resume_state: dict[str, Any] | None) -> None:
+    def __init__(self, config: TrainConfig, resume_state: dict[str, Any] | None,
+                 model_class: type[torch.nn.Module] = RNNLanguageModel) -> None:
+        """`model_class` is ours; `bench/anchors.py` passes library RNNs with the same interface."""
         self.device = resolve_device(config.device)
         # Record the precision actually used, so a resumed run keeps it on any machine.
         config = replace(config, precision=resolve_precision(config.precision, self.device))
@@ -92,7 +94,8 @@ class Trainer:
 
         self.model_config = ModelConfig(len(self.vocab), config.embedding_dim, config.hidden_size, config.num_layers,
                                         config.rnn_impl, config.dropout, config.recurrent_init)
-        self.model = RNNLanguageModel(self.model_config).to(self.device)
+        self.model_class = model_class
+        self.model = model_class(self.model_config).to(self.device)
         self.optimizer = build_optimizer(self.model, config.lr, config.weight_decay)
         self.steps_per_epoch = self.train_data.num_batches(config.batch_size)
         self.natural_end = config.epochs * self.steps_per_epoch  # where the schedule ends without a budget
@@ -264,7 +267,7 @@ class Trainer:
         test: Evaluation | None = None
         if self.test_ids.numel() > 0:
             best = load_checkpoint(self.checkpoint_dir / "best.pt")
-            model = RNNLanguageModel.from_checkpoint(best).to(self.device)
+            model = self.model_class.from_checkpoint(best).to(self.device)
             test = evaluate(model, self.test_ids, c.batch_size, c.seq_len, self.device, c.precision)
         results = {
             "test_loss": test.loss if test else None, "test_bpc": test.bpc if test else None,
@@ -293,9 +296,9 @@ class Trainer:
         print(f"characters: train {self.train_chars:,} | valid {self.valid_ids.numel():,} "
               f"| test {self.test_ids.numel():,}")
         print(f"vocabulary: {len(self.vocab)} symbols ({len(self.vocab) - 1} characters + unknown)")
-        print(f"model: {self.model_config.num_layers} x {self.model_config.hidden_size} tanh RNN, "
-              f"embedding {self.model_config.embedding_dim}, {self.model.num_parameters():,} parameters "
-              f"({self.config.rnn_impl}, {self.config.precision})")
+        print(f"model: {self.model_config.num_layers} x {self.model_config.hidden_size} {self.model.kind}, "
+              f"embedding {self.model_config.embedding_dim}, {self.model.num_parameters():,} parameters, "
+              f"{self.config.precision}")
         print(f"training: {self.steps_per_epoch} steps/epoch x {self.config.epochs} epochs, "
               f"batch {self.config.batch_size} x {self.config.seq_len} characters", flush=True)
         if self.lr_schedule.total_steps < self.natural_end or self.config.max_minutes is not None:
@@ -304,7 +307,7 @@ class Trainer:
                   flush=True)
 
 
-def fit(config: TrainConfig, given: dict[str, Any]) -> int:
+def fit(config: TrainConfig, given: dict[str, Any], model_class: type[torch.nn.Module] = RNNLanguageModel) -> int:
     """Run (or resume) training as configured; returns the process exit code.
 
     `given` holds the flags typed on the command line; with --resume they override only the
@@ -314,7 +317,7 @@ def fit(config: TrainConfig, given: dict[str, Any]) -> int:
     if config.resume:
         resume_state = load_checkpoint(Path(config.checkpoint_dir) / "last.pt")
         config = merge_for_resume(resume_state["config"], given)
-    trainer = Trainer(config, resume_state)
+    trainer = Trainer(config, resume_state, model_class)
     trainer.describe()
     p = trainer.progress
     if resume_state:

@@ -72,6 +72,11 @@ def autograd_recurrence(cell: RNNCell, x_proj: Tensor, h: Tensor) -> Tensor:
 class RNNLanguageModel(nn.Module):
     """Predicts the next character at every position of a batch of character ids."""
 
+    @property
+    def kind(self) -> str:
+        """How the training log names the recurrence."""
+        return f"tanh RNN ({self.config.rnn_impl})"
+
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
