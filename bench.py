@@ -1,10 +1,12 @@
 """How fast is our recurrence next to torch.nn.RNN? Measured side by side in one process.
 
-For each hidden size, the same language model (embedding -> L tanh layers -> linear head) is
-built three ways with identical weights: `torch_rnn` (torch.nn.RNN, the reference), `autograd`
-(our loop, differentiated by PyTorch) and `bptt` (our loop with the hand-written backward). Each
-round times one step of every implementation in a rotated order, so drift on a shared machine
-hits all of them alike; the table reports medians.
+For each hidden size, the same language model (embedding -> L tanh layers -> linear head) is built
+three ways with identical weights: `torch_rnn` (torch.nn.RNN, the reference), `autograd` (our loop,
+differentiated by PyTorch) and `bptt` (our loop with the hand-written backward), plus the same two
+for each opt-in cell variant (`layernorm_autograd`, `layernorm_bptt`: the shared weights copied,
+the variant's own parameters at their initial values). Each round times one step of every
+implementation in a rotated order, so drift on a shared machine hits all of them alike; the table
+reports medians.
 
     python bench.py                    # default sizes, CPU, float32 and bf16
     python bench.py --quick            # a small subset in under a minute
@@ -14,8 +16,8 @@ Columns: training characters/s (forward, loss, backward, Adam step) and its rati
 the same size and float32; inference characters/s (all positions' logits, no graph); batch-1
 generation characters/s, with the draw of each next character ("sample") and the model step alone
 ("step") (torch_rnn: stepping nn.RNN one character at a time; autograd: our model's forward per
-character; bptt: our allocation-free stepper); and the bytes of activations that one forward pass
-keeps for the backward pass (parameters excluded).
+character; bptt: our allocation-free stepper; a variant's bptt: the stepper for its cell); and the
+bytes of activations that one forward pass keeps for the backward pass (parameters excluded).
 """
 
 from __future__ import annotations
@@ -34,11 +36,14 @@ from src.cli import run_main
 from src.device import resolve_device
 from src.evaluation import next_char_loss
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
-from src.model.stepper import RNNStepper
+from src.model.stepper import make_stepper
 from src.precision import autocast, resolve_precision
 from src.sampling import SamplingOptions, draw, next_char_probabilities
 
-IMPLS = ("torch_rnn", "autograd", "bptt")
+IMPLS = ("torch_rnn", "autograd", "bptt", "layernorm_autograd", "layernorm_bptt")
+# impl -> (cell, rnn_impl) of our model; torch_rnn is the library reference.
+OUR_MODELS = {"autograd": ("vanilla", "autograd"), "bptt": ("vanilla", "bptt"),
+              "layernorm_autograd": ("layernorm", "autograd"), "layernorm_bptt": ("layernorm", "bptt")}
 
 
 class TorchRNNModel(nn.Module):
@@ -147,9 +152,8 @@ class Candidate:
         options, generator = SamplingOptions(temperature=1.0), torch.Generator().manual_seed(0)
         vocab_size = self.model.head.out_features
         with torch.inference_mode():
-            if self.impl == "bptt":
-                stepper = RNNStepper(self.model)
-                step = stepper.step
+            if self.impl.endswith("bptt"):
+                step = make_stepper(self.model).step
             else:
                 hidden = None
                 token = torch.empty(1, 1, dtype=torch.long, device=self.device)
@@ -191,9 +195,9 @@ def bench_size(hidden: int, args: argparse.Namespace, device: torch.device, prec
     targets = torch.randint(0, args.vocab_size, (args.batch_size, args.seq_len), device=device)
     base = RNNLanguageModel(config)
     models = {"torch_rnn": TorchRNNModel(base)}
-    for impl in ("autograd", "bptt"):
-        model = RNNLanguageModel(ModelConfig(**{**asdict(config), "rnn_impl": impl}))
-        model.load_state_dict(base.state_dict())
+    for impl, (cell, rnn_impl) in OUR_MODELS.items():
+        model = RNNLanguageModel(ModelConfig(**{**asdict(config), "cell": cell, "rnn_impl": rnn_impl}))
+        model.load_state_dict(base.state_dict(), strict=False)  # a variant's extra parameters keep their init
         models[impl] = model
     candidates = [Candidate(impl, models[impl].to(device), precision, tokens, targets) for impl in args.impls]
 
@@ -225,12 +229,12 @@ def bench_size(hidden: int, args: argparse.Namespace, device: torch.device, prec
 
 
 def print_table(rows: list[Row]) -> None:
-    header = (f"{'impl':<10} {'prec':<5} {'H':>5} {'train ms':>9} {'train chars/s':>14} {'x torch_rnn':>11} "
+    header = (f"{'impl':<18} {'prec':<5} {'H':>5} {'train ms':>9} {'train chars/s':>14} {'x torch_rnn':>11} "
               f"{'eval chars/s':>13} {'sample chars/s':>15} {'step chars/s':>13} {'saved MB':>9} {'x torch_rnn':>11}")
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r.impl:<10} {r.precision:<5} {r.hidden_size:>5} {r.train_ms:>9.1f} {r.train_chars_per_s:>14,.0f} "
+        print(f"{r.impl:<18} {r.precision:<5} {r.hidden_size:>5} {r.train_ms:>9.1f} {r.train_chars_per_s:>14,.0f} "
               f"{r.train_ratio_vs_torch_rnn:>11.2f} {r.eval_chars_per_s:>13,.0f} {r.sample_chars_per_s:>15,.0f} "
               f"{r.step_chars_per_s:>13,.0f} "
               f"{r.saved_activation_bytes / 2**20:>9.1f} {r.saved_ratio_vs_torch_rnn:>11.2f}", flush=True)

@@ -58,6 +58,9 @@ class TrainConfig:
     recurrent_init: str = _opt("uniform", "initial W_hh: uniform U(-1/sqrt(H), 1/sqrt(H)) like the rest, "
                                "orthogonal, or identity", group="model",
                                choices=["uniform", "orthogonal", "identity"])
+    cell: str = _opt("vanilla", "the recurrence's equation: vanilla, h = tanh(x W_ih^T + b + h W_hh^T); or the "
+                     "opt-in ungated variant layernorm, h = tanh(g * LN(x W_ih^T + b + h W_hh^T) + s) (README)",
+                     group="model", choices=["vanilla", "layernorm"])
     rnn_impl: str = _opt("bptt", "recurrence implementation: bptt (hand-written backward, faster) or autograd "
                          "(the plain reference loop); both compute the same function", group="model",
                          choices=["bptt", "autograd"])

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from src.errors import UserError
 from src.model.rnn_model import RNNLanguageModel
-from src.model.stepper import RNNStepper
+from src.model.stepper import make_stepper
 from src.vocab import UNK_ID, CharVocab
 
 
@@ -94,13 +94,13 @@ def generate(model: RNNLanguageModel, vocab: CharVocab, prompt_ids: Tensor, leng
     """Yield `length` sampled characters that continue `prompt_ids`, one at a time.
 
     The prompt is read in one forward pass (fast for long prompts); the characters after it go
-    through `RNNStepper`, the allocation-free single-step path.
+    through `make_stepper`'s single-step path (allocation-free `RNNStepper` for the vanilla cell).
     """
     was_training = model.training
     model.eval()
     logits, hidden = model(prompt_ids.view(1, -1).to(model.head.weight.device))
     model.train(was_training)
-    stepper = RNNStepper(model)
+    stepper = make_stepper(model)
     stepper.reset(hidden)
     next_logits = logits[0, -1]
     for _ in range(length):

@@ -93,7 +93,7 @@ class Trainer:
             raise UserError("the test split has fewer than 2 characters; use a longer text")
 
         self.model_config = ModelConfig(len(self.vocab), config.embedding_dim, config.hidden_size, config.num_layers,
-                                        config.rnn_impl, config.dropout, config.recurrent_init)
+                                        config.rnn_impl, config.dropout, config.recurrent_init, config.cell)
         self.model_class = model_class
         self.model = model_class(self.model_config).to(self.device)
         self.optimizer = build_optimizer(self.model, config.lr, config.weight_decay)

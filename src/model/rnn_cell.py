@@ -22,6 +22,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from src.model.bptt import tanh_recurrence
+
 RECURRENT_INITS = ("uniform", "orthogonal", "identity")
 
 
@@ -75,6 +77,10 @@ class RNNCell(nn.Module):
         """The recurrent half: h_t = tanh(x_proj_t + h_{t-1} W_hh^T), with x_proj_t from `project_input`."""
         # addmm fuses the add into the matrix multiply: one kernel and one saved tensor fewer.
         return torch.tanh(torch.addmm(x_proj_t, h_prev, self.weight_hh.t()))
+
+    def recurrence(self, x_proj: Tensor, h0: Tensor) -> Tensor:
+        """All T steps with the hand-written backward (`bptt.py`): (B, T, H) projected inputs -> (B, T, H)."""
+        return tanh_recurrence(x_proj, h0, self.weight_hh)
 
     def forward(self, x_t: Tensor, h_prev: Tensor) -> Tensor:
         """One time step: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)."""

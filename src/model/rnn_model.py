@@ -26,10 +26,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from src.model.bptt import tanh_recurrence
+from src.model.layernorm_cell import LayerNormRNNCell
 from src.model.rnn_cell import RNNCell
 
 RNN_IMPLS = ("bptt", "autograd")
+# The cell equations: "vanilla" is the seed's; every other one is an opt-in ungated variant.
+CELLS: dict[str, type[RNNCell]] = {"vanilla": RNNCell, "layernorm": LayerNormRNNCell}
 
 
 @dataclass
@@ -43,10 +45,13 @@ class ModelConfig:
     rnn_impl: str = "bptt"
     dropout: float = 0.0  # on each layer's outputs, before the next layer and before the head
     recurrent_init: str = "uniform"  # see RNNCell: uniform, orthogonal or identity W_hh
+    cell: str = "vanilla"  # a key of CELLS
 
     def __post_init__(self) -> None:
         if self.rnn_impl not in RNN_IMPLS:
             raise ValueError(f"rnn_impl must be one of {RNN_IMPLS}, got {self.rnn_impl!r}")
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {tuple(CELLS)}, got {self.cell!r}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
@@ -75,14 +80,16 @@ class RNNLanguageModel(nn.Module):
     @property
     def kind(self) -> str:
         """How the training log names the recurrence."""
-        return f"tanh RNN ({self.config.rnn_impl})"
+        cell = "" if self.config.cell == "vanilla" else f"{self.config.cell} "
+        return f"{cell}tanh RNN ({self.config.rnn_impl})"
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim)
         sizes = [config.embedding_dim] + [config.hidden_size] * config.num_layers
-        self.cells = nn.ModuleList(RNNCell(i, h, config.recurrent_init) for i, h in zip(sizes[:-1], sizes[1:]))
+        cell_class = CELLS[config.cell]
+        self.cells = nn.ModuleList(cell_class(i, h, config.recurrent_init) for i, h in zip(sizes[:-1], sizes[1:]))
         # Between layers, not inside the recurrence: dropping recurrent connections would perturb
         # the memory itself at every step (Zaremba et al., 2014).
         self.dropout = nn.Dropout(config.dropout)
@@ -112,7 +119,7 @@ class RNNLanguageModel(nn.Module):
         for cell, h0 in zip(self.cells, hidden.unbind(0)):
             x_proj = self.embed_and_project(tokens) if x is None else cell.project_input(self.dropout(x))
             if self.config.rnn_impl == "bptt":
-                x = tanh_recurrence(x_proj, h0, cell.weight_hh)
+                x = cell.recurrence(x_proj, h0)
             else:
                 x = autograd_recurrence(cell, x_proj, h0)
             final_states.append(x[:, -1])

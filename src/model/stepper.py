@@ -21,6 +21,7 @@ below is either the `numpy` or the `torch` module and both spell these operation
 
 from __future__ import annotations
 
+import copy
 from types import ModuleType
 from typing import Any
 
@@ -37,6 +38,9 @@ class RNNStepper:
     @torch.no_grad()
     def __init__(self, model: RNNLanguageModel, use_numpy: bool | None = None) -> None:
         """Snapshot `model`'s weights; `use_numpy` defaults to True exactly when the model is on the CPU."""
+        if model.config.cell != "vanilla":
+            raise ValueError(f"RNNStepper implements the vanilla cell only, not {model.config.cell!r}: "
+                             "use make_stepper")
         cells = list(model.cells)
         on_cpu = model.head.weight.device.type == "cpu"
         if use_numpy and not on_cpu:
@@ -91,3 +95,35 @@ class RNNStepper:
         xp.add(self.logits, self.head_b, out=self.logits)
         logits = self.logits[0]
         return torch.from_numpy(logits) if self.on_cpu else logits
+
+
+class ForwardStepper:
+    """RNNStepper's interface for any cell: each character goes through the model's own forward pass.
+
+    Slower than RNNStepper (a whole forward call per character) but exact for every cell equation,
+    since it is the model itself; RNNStepper's prepared buffers implement the vanilla equation only.
+    """
+
+    def __init__(self, model: RNNLanguageModel) -> None:
+        self.model = copy.deepcopy(model).eval()  # a snapshot in eval mode (no dropout), like RNNStepper's
+        self.device = model.head.weight.device
+        self.state: Tensor | None = None
+
+    def reset(self, hidden: Tensor | None = None) -> None:
+        """Start from `hidden` (num_layers, 1, H), or from zeros."""
+        self.state = hidden
+
+    def hidden(self) -> Tensor:
+        """The current state as (num_layers, 1, H)."""
+        return self.state if self.state is not None else self.model.init_hidden(1)
+
+    @torch.no_grad()
+    def step(self, char_id: int) -> Tensor:
+        """Consume one character; return the logits (V,) for the next one."""
+        logits, self.state = self.model(torch.tensor([[char_id]], device=self.device), self.state)
+        return logits[0, -1]
+
+
+def make_stepper(model: RNNLanguageModel) -> RNNStepper | ForwardStepper:
+    """The fastest exact single-step path for this model's cell."""
+    return RNNStepper(model) if model.config.cell == "vanilla" else ForwardStepper(model)

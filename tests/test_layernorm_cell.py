@@ -1,0 +1,101 @@
+"""The layer-normalised tanh cell (--cell layernorm): its equation, its hand-written backward, its use."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from src.model.layernorm_cell import EPS, LayerNormRNNCell, LayerNormTanhRecurrence
+from src.model.rnn_model import ModelConfig, RNNLanguageModel, autograd_recurrence
+from src.model.stepper import ForwardStepper, RNNStepper, make_stepper
+
+
+def random_inputs(T=6, B=3, H=5, dtype=torch.float64, seed=0):
+    torch.manual_seed(seed)
+    x_proj = torch.randn(B, T, H, dtype=dtype, requires_grad=True)
+    h0 = torch.randn(B, H, dtype=dtype, requires_grad=True)
+    weight_hh = (0.5 * torch.randn(H, H, dtype=dtype)).requires_grad_()
+    gain = (1 + 0.3 * torch.randn(H, dtype=dtype)).requires_grad_()
+    shift = (0.2 * torch.randn(H, dtype=dtype)).requires_grad_()
+    return x_proj, h0, weight_hh, gain, shift
+
+
+def ln_model(impl: str = "bptt", seed: int = 0) -> RNNLanguageModel:
+    torch.manual_seed(seed)
+    return RNNLanguageModel(ModelConfig(vocab_size=9, embedding_dim=4, hidden_size=6, num_layers=2, rnn_impl=impl,
+                                        cell="layernorm")).double()
+
+
+@pytest.mark.parametrize("steps", [1, 6])
+def test_gradcheck_of_the_hand_written_backward(steps):
+    assert torch.autograd.gradcheck(LayerNormTanhRecurrence.apply, random_inputs(T=steps))
+
+
+def test_step_equals_the_equation_with_pytorchs_layer_norm():
+    x_proj, h0, weight_hh, gain, shift = random_inputs()
+    cell = LayerNormRNNCell(4, 5).double()
+    with torch.no_grad():
+        cell.weight_hh.copy_(weight_hh)
+        cell.norm_gain.copy_(gain)
+        cell.norm_shift.copy_(shift)
+    expected = torch.tanh(F.layer_norm(x_proj[:, 0] + h0 @ weight_hh.T, (5,), gain, shift, eps=EPS))
+    torch.testing.assert_close(cell.step(x_proj[:, 0], h0), expected, rtol=0, atol=1e-14)
+
+
+def test_hand_written_gradients_equal_the_autograd_loop():
+    x_proj, h0, weight_hh, gain, shift = random_inputs(T=20, B=4, H=8)
+    upstream = torch.randn(4, 20, 8, dtype=torch.float64)
+    cell = LayerNormRNNCell(8, 8).double()
+    with torch.no_grad():
+        cell.weight_hh.copy_(weight_hh)
+        cell.norm_gain.copy_(gain)
+        cell.norm_shift.copy_(shift)
+    ours = torch.autograd.grad((cell.recurrence(x_proj, h0) * upstream).sum(),
+                               (x_proj, h0, cell.weight_hh, cell.norm_gain, cell.norm_shift))
+    ref = torch.autograd.grad((autograd_recurrence(cell, x_proj, h0) * upstream).sum(),
+                              (x_proj, h0, cell.weight_hh, cell.norm_gain, cell.norm_shift))
+    for mine, theirs in zip(ours, ref):
+        torch.testing.assert_close(mine, theirs, rtol=0, atol=1e-12)
+
+
+def test_both_implementations_of_the_model_agree_on_logits_and_every_gradient():
+    tokens = torch.randint(0, 9, (5, 12))  # 60 positions > 9 characters: the folded layer-0 lookup is used
+    models = {impl: ln_model(impl) for impl in ("bptt", "autograd")}
+    grads = {}
+    for impl, model in models.items():
+        logits, _ = model(tokens)
+        logits.square().mean().backward()
+        grads[impl] = {name: p.grad for name, p in model.named_parameters()}
+    torch.testing.assert_close(models["bptt"](tokens)[0], models["autograd"](tokens)[0], rtol=0, atol=1e-12)
+    for name, grad in grads["bptt"].items():
+        torch.testing.assert_close(grad, grads["autograd"][name], rtol=0, atol=1e-12, msg=name)
+
+
+def test_a_fresh_cell_normalises_to_unit_gain_and_zero_shift():
+    cell = LayerNormRNNCell(3, 4)
+    assert torch.equal(cell.norm_gain.detach(), torch.ones(4))
+    assert torch.equal(cell.norm_shift.detach(), torch.zeros(4))
+
+
+def test_bf16_outputs_with_gradients_in_each_inputs_dtype():
+    x_proj, h0, weight_hh, gain, shift = (t.detach().float().requires_grad_() for t in random_inputs())
+    out = LayerNormTanhRecurrence.apply(x_proj.detach().bfloat16().requires_grad_(), h0, weight_hh, gain, shift)
+    assert out.dtype == torch.bfloat16
+    grads = torch.autograd.grad(out.float().sum(), (h0, weight_hh, gain, shift))
+    assert all(g.dtype == torch.float32 for g in grads)
+
+
+def test_sampling_steps_through_the_models_own_forward_pass():
+    model = ln_model()
+    stepper = make_stepper(model)
+    assert isinstance(stepper, ForwardStepper)
+    tokens = torch.tensor([[1, 4, 2, 7, 3]])
+    expected, _ = model.eval()(tokens)
+    for t, char_id in enumerate(tokens[0].tolist()):
+        torch.testing.assert_close(stepper.step(char_id), expected[0, t], rtol=0, atol=1e-12)
+
+
+def test_the_vanilla_fast_stepper_refuses_another_cell():
+    with pytest.raises(ValueError, match="vanilla"):
+        RNNStepper(ln_model())
