@@ -55,6 +55,12 @@ class TrainConfig:
     num_layers: int = _opt(2, "number of stacked tanh RNN layers", group="model")
     dropout: float = _opt(0.1, "dropout on each layer's outputs, before the next layer and the head",
                           group="model")
+    weight_drop: float = _opt(0.0, "DropConnect on W_hh: in each training batch every recurrent weight is "
+                              "zeroed with this probability (one mask for all steps), the rest scaled up; "
+                              "evaluation uses W_hh", group="model")
+    recurrent_weight: str = _opt("free", "free: W_hh is trained as it is; orthogonal: W_hh = exp(A - A^T), "
+                                 "orthogonal at every step, trained through A (expRNN)", group="model",
+                                 choices=["free", "orthogonal"])
     recurrent_init: str = _opt("uniform", "initial W_hh: uniform U(-1/sqrt(H), 1/sqrt(H)) like the rest, "
                                "orthogonal, or identity", group="model",
                                choices=["uniform", "orthogonal", "identity"])
@@ -84,6 +90,14 @@ class TrainConfig:
                             "warmup", group="optimisation", choices=["cosine", "constant"])
     warmup_steps: int = _opt(200, "steps of linear learning-rate warmup", group="optimisation")
     grad_clip: float = _opt(1.0, "clip the global gradient norm to this value (0 disables)", group="optimisation")
+
+    # --- regularisation (src/regularisers.py; training loss only) ----------------------------
+    ar: float = _opt(0.0, "activation regularisation: add ar * mean(h^2) of every layer's states to the "
+                     "training loss (pulls tanh units out of saturation)", group="regularisation")
+    tar: float = _opt(0.0, "temporal activation regularisation: add tar * mean((h_t - h_{t-1})^2)",
+                      group="regularisation")
+    norm_stabiliser: float = _opt(0.0, "norm-stabiliser: add this * mean((||h_t|| - ||h_{t-1}||)^2)",
+                                  group="regularisation")
 
     # --- run ------------------------------------------------------------------------------
     seed: int = _opt(1337, "random seed for initialisation, data order and samples", group="run")
@@ -118,8 +132,12 @@ class TrainConfig:
             raise UserError(f"--lr must be positive, got {self.lr}")
         if self.grad_clip < 0 or self.warmup_steps < 0 or self.sample_length < 0 or self.weight_decay < 0:
             raise UserError("--grad-clip, --warmup-steps, --sample-length and --weight-decay must not be negative")
+        if self.ar < 0 or self.tar < 0 or self.norm_stabiliser < 0:
+            raise UserError("--ar, --tar and --norm-stabiliser must not be negative")
         if not 0 <= self.dropout < 1:
             raise UserError(f"--dropout must be in [0, 1), got {self.dropout}")
+        if not 0 <= self.weight_drop < 1:
+            raise UserError(f"--weight-drop must be in [0, 1), got {self.weight_drop}")
         if not (0 < self.valid_fraction < 1 and 0 <= self.test_fraction < 1
                 and self.valid_fraction + self.test_fraction < 1):
             raise UserError("--valid-fraction must be in (0, 1), --test-fraction in [0, 1), and they must sum "

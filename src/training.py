@@ -34,6 +34,7 @@ from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from src.optimizer import build_optimizer
 from src.plotting import plot_diagnostics, plot_loss_curve
 from src.precision import autocast, resolve_precision
+from src.regularisers import StatePenalties
 from src.run_state import Progress, rng_state, set_rng_state
 from src.sampling import SamplingOptions, encode_prompt, generate
 from src.schedule import LRSchedule
@@ -93,10 +94,12 @@ class Trainer:
             raise UserError("the test split has fewer than 2 characters; use a longer text")
 
         self.model_config = ModelConfig(len(self.vocab), config.embedding_dim, config.hidden_size, config.num_layers,
-                                        config.rnn_impl, config.dropout, config.recurrent_init, config.cell)
+                                        config.rnn_impl, config.dropout, config.recurrent_init, config.cell,
+                                        config.weight_drop, config.recurrent_weight)
         self.model_class = model_class
         self.model = model_class(self.model_config).to(self.device)
         self.optimizer = build_optimizer(self.model, config.lr, config.weight_decay)
+        self.penalties = StatePenalties(config.ar, config.tar, config.norm_stabiliser)
         self.steps_per_epoch = self.train_data.num_batches(config.batch_size)
         self.natural_end = config.epochs * self.steps_per_epoch  # where the schedule ends without a budget
         self.lr_schedule = LRSchedule(config.lr_schedule, config.warmup_steps, total_steps=self.natural_end)
@@ -148,13 +151,17 @@ class Trainer:
         """One Adam step on a batch; returns (loss in nats, gradient norm before clipping)."""
         inputs, targets = inputs.to(self.device), targets.to(self.device)
         with autocast(self.device, self.config.precision):
-            logits, hidden = self.model(inputs, self.carried_hidden)
+            if self.penalties.active:
+                logits, hidden, states = self.model.forward_with_states(inputs, self.carried_hidden)
+            else:
+                logits, hidden = self.model(inputs, self.carried_hidden)
         if self.config.train_mode == "stateful":
             # Carry the state, not its history: backprop stops at this window's start.
             self.carried_hidden = hidden.detach().float()
         loss = next_char_loss(logits, targets)
+        objective = loss + self.penalties(states) if self.penalties.active else loss
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        objective.backward()
         max_norm = self.config.grad_clip if self.config.grad_clip > 0 else math.inf
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
         self.optimizer.step()

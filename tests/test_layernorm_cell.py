@@ -9,6 +9,8 @@ import torch.nn.functional as F
 from src.model.layernorm_cell import EPS, LayerNormRNNCell, LayerNormTanhRecurrence
 from src.model.rnn_model import ModelConfig, RNNLanguageModel, autograd_recurrence
 from src.model.stepper import ForwardStepper, RNNStepper, make_stepper
+from src.training import fit
+from tests.test_run_phases import last_checkpoint, tiny_config
 
 
 def random_inputs(T=6, B=3, H=5, dtype=torch.float64, seed=0):
@@ -99,3 +101,11 @@ def test_sampling_steps_through_the_models_own_forward_pass():
 def test_the_vanilla_fast_stepper_refuses_another_cell():
     with pytest.raises(ValueError, match="vanilla"):
         RNNStepper(ln_model())
+
+
+def test_a_whole_run_with_the_layernorm_cell_trains_validates_samples_and_tests(tmp_path, capsys):
+    config = tiny_config(tmp_path, cell="layernorm")
+    assert fit(config, given={}) == 0
+    out = capsys.readouterr().out
+    assert "layernorm tanh RNN" in out and "--- sample ---" in out and "test (best.pt)" in out
+    assert last_checkpoint(config)["model_config"]["cell"] == "layernorm"

@@ -42,8 +42,9 @@ def stats_dtype(dtype: torch.dtype) -> torch.dtype:
 def layer_norm(a: Tensor, gain: Tensor, shift: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """(g * n + s, n, 1/sqrt(var + eps)) for n the normalised `a` over its last axis (at least float32)."""
     a = a.to(stats_dtype(a.dtype))
-    rstd = torch.rsqrt(a.var(dim=-1, unbiased=False, keepdim=True) + EPS)
-    n = (a - a.mean(dim=-1, keepdim=True)) * rstd
+    var, mean = torch.var_mean(a, dim=-1, correction=0, keepdim=True)  # one pass for both
+    rstd = torch.rsqrt(var + EPS)
+    n = (a - mean) * rstd
     return torch.addcmul(shift.to(a.dtype), n, gain.to(a.dtype)), n, rstd
 
 
@@ -110,11 +111,13 @@ class LayerNormRNNCell(RNNCell):
             nn.init.ones_(self.norm_gain)
             nn.init.zeros_(self.norm_shift)
 
-    def step(self, x_proj_t: Tensor, h_prev: Tensor) -> Tensor:
-        """h_t = tanh(g * LN(x_proj_t + h_{t-1} W_hh^T) + s)."""
-        y, _, _ = layer_norm(torch.addmm(x_proj_t, h_prev, self.weight_hh.t()), self.norm_gain, self.norm_shift)
+    def step(self, x_proj_t: Tensor, h_prev: Tensor, weight_hh: Tensor | None = None) -> Tensor:
+        """h_t = tanh(g * LN(x_proj_t + h_{t-1} W_hh^T) + s); `weight_hh` replaces W_hh when given."""
+        weight_hh = self.weight_hh if weight_hh is None else weight_hh
+        y, _, _ = layer_norm(torch.addmm(x_proj_t, h_prev, weight_hh.t()), self.norm_gain, self.norm_shift)
         return torch.tanh(y).to(x_proj_t.dtype)
 
-    def recurrence(self, x_proj: Tensor, h0: Tensor) -> Tensor:
+    def recurrence(self, x_proj: Tensor, h0: Tensor, weight_hh: Tensor | None = None) -> Tensor:
         """All T steps with the hand-written backward: (B, T, H) projected inputs -> (B, T, H) states."""
-        return LayerNormTanhRecurrence.apply(x_proj, h0, self.weight_hh, self.norm_gain, self.norm_shift)
+        weight_hh = self.weight_hh if weight_hh is None else weight_hh
+        return LayerNormTanhRecurrence.apply(x_proj, h0, weight_hh, self.norm_gain, self.norm_shift)

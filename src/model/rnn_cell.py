@@ -73,14 +73,18 @@ class RNNCell(nn.Module):
         return torch.addmm(self.bias_ih + self.bias_hh, x.reshape(-1, self.input_size),
                            self.weight_ih.t()).view(*x.shape[:-1], self.hidden_size)
 
-    def step(self, x_proj_t: Tensor, h_prev: Tensor) -> Tensor:
-        """The recurrent half: h_t = tanh(x_proj_t + h_{t-1} W_hh^T), with x_proj_t from `project_input`."""
-        # addmm fuses the add into the matrix multiply: one kernel and one saved tensor fewer.
-        return torch.tanh(torch.addmm(x_proj_t, h_prev, self.weight_hh.t()))
+    def step(self, x_proj_t: Tensor, h_prev: Tensor, weight_hh: Tensor | None = None) -> Tensor:
+        """The recurrent half: h_t = tanh(x_proj_t + h_{t-1} W_hh^T), with x_proj_t from `project_input`.
 
-    def recurrence(self, x_proj: Tensor, h0: Tensor) -> Tensor:
+        `weight_hh` replaces W_hh when given (a DropConnect-masked copy during training).
+        """
+        weight_hh = self.weight_hh if weight_hh is None else weight_hh
+        # addmm fuses the add into the matrix multiply: one kernel and one saved tensor fewer.
+        return torch.tanh(torch.addmm(x_proj_t, h_prev, weight_hh.t()))
+
+    def recurrence(self, x_proj: Tensor, h0: Tensor, weight_hh: Tensor | None = None) -> Tensor:
         """All T steps with the hand-written backward (`bptt.py`): (B, T, H) projected inputs -> (B, T, H)."""
-        return tanh_recurrence(x_proj, h0, self.weight_hh)
+        return tanh_recurrence(x_proj, h0, self.weight_hh if weight_hh is None else weight_hh)
 
     def forward(self, x_t: Tensor, h_prev: Tensor) -> Tensor:
         """One time step: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)."""

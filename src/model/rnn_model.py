@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from src.model.layernorm_cell import LayerNormRNNCell
+from src.model.orthogonal import RECURRENT_WEIGHTS, make_recurrent_weight_orthogonal
 from src.model.rnn_cell import RNNCell
 
 RNN_IMPLS = ("bptt", "autograd")
@@ -46,10 +47,16 @@ class ModelConfig:
     dropout: float = 0.0  # on each layer's outputs, before the next layer and before the head
     recurrent_init: str = "uniform"  # see RNNCell: uniform, orthogonal or identity W_hh
     cell: str = "vanilla"  # a key of CELLS
+    weight_drop: float = 0.0  # DropConnect probability on W_hh during training (see recurrent_weight)
+    recurrent_weight: str = "free"  # free, or orthogonal: W_hh = exp(A - A^T) (src/model/orthogonal.py)
 
     def __post_init__(self) -> None:
         if self.rnn_impl not in RNN_IMPLS:
             raise ValueError(f"rnn_impl must be one of {RNN_IMPLS}, got {self.rnn_impl!r}")
+        if not 0 <= self.weight_drop < 1:
+            raise ValueError(f"weight_drop must be in [0, 1), got {self.weight_drop}")
+        if self.recurrent_weight not in RECURRENT_WEIGHTS:
+            raise ValueError(f"recurrent_weight must be one of {RECURRENT_WEIGHTS}, got {self.recurrent_weight!r}")
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {tuple(CELLS)}, got {self.cell!r}")
         if not 0 <= self.dropout < 1:
@@ -60,16 +67,17 @@ class ModelConfig:
         return asdict(self)
 
 
-def autograd_recurrence(cell: RNNCell, x_proj: Tensor, h: Tensor) -> Tensor:
+def autograd_recurrence(cell: RNNCell, x_proj: Tensor, h: Tensor, weight_hh: Tensor | None = None) -> Tensor:
     """The reference loop: h_t = cell.step(x_proj_t, h_{t-1}) for t = 0..T-1, differentiated by autograd.
 
-    x_proj: (B, T, H) projected inputs (`cell.project_input`); h: (B, H). Returns (B, T, H).
+    x_proj: (B, T, H) projected inputs (`cell.project_input`); h: (B, H); `weight_hh` replaces the
+    cell's W_hh when given. Returns (B, T, H).
     """
     outputs = []
     # unbind, not x_proj[:, t]: with indexing, every backward step would write a (B, T, H) zero
     # tensor holding one slice of gradient; unbind's backward stacks the slices once.
     for x_proj_t in x_proj.unbind(1):
-        h = cell.step(x_proj_t, h)
+        h = cell.step(x_proj_t, h, weight_hh)
         outputs.append(h)
     return torch.stack(outputs, dim=1)
 
@@ -90,6 +98,9 @@ class RNNLanguageModel(nn.Module):
         sizes = [config.embedding_dim] + [config.hidden_size] * config.num_layers
         cell_class = CELLS[config.cell]
         self.cells = nn.ModuleList(cell_class(i, h, config.recurrent_init) for i, h in zip(sizes[:-1], sizes[1:]))
+        if config.recurrent_weight == "orthogonal":
+            for cell in self.cells:
+                make_recurrent_weight_orthogonal(cell)
         # Between layers, not inside the recurrence: dropping recurrent connections would perturb
         # the memory itself at every step (Zaremba et al., 2014).
         self.dropout = nn.Dropout(config.dropout)
@@ -112,19 +123,39 @@ class RNNLanguageModel(nn.Module):
 
         Pass the returned hidden state back in to continue a text where the last call stopped.
         """
+        logits, hidden, _ = self.forward_with_states(tokens, hidden)
+        return logits, hidden
+
+    def forward_with_states(self, tokens: Tensor, hidden: Tensor | None = None
+                            ) -> tuple[Tensor, Tensor, list[Tensor]]:
+        """`forward`, plus every layer's hidden states h_t^(l) for all t: a list of L tensors (B, T, H).
+
+        The states are the layers' outputs before dropout: what the regularisers penalise and what
+        a viewer of the hidden units shows.
+        """
         if hidden is None:
             hidden = self.init_hidden(tokens.shape[0])
-        final_states = []
+        states: list[Tensor] = []
         x: Tensor | None = None  # the previous layer's outputs, (B, T, H)
         for cell, h0 in zip(self.cells, hidden.unbind(0)):
             x_proj = self.embed_and_project(tokens) if x is None else cell.project_input(self.dropout(x))
+            weight_hh = self.recurrent_weight(cell)
             if self.config.rnn_impl == "bptt":
-                x = cell.recurrence(x_proj, h0)
+                x = cell.recurrence(x_proj, h0, weight_hh)
             else:
-                x = autograd_recurrence(cell, x_proj, h0)
-            final_states.append(x[:, -1])
+                x = autograd_recurrence(cell, x_proj, h0, weight_hh)
+            states.append(x)
         logits = self.head(self.dropout(x))  # (B, T, V)
-        return logits, torch.stack(final_states)
+        return logits, torch.stack([layer[:, -1] for layer in states]), states
+
+    def recurrent_weight(self, cell: RNNCell) -> Tensor:
+        """W_hh as this forward pass uses it: in training with weight_drop p, DropConnect (Wan et al.,
+        2013; on W_hh as in Merity et al., 2017): each entry zeroed with probability p, the rest
+        scaled by 1/(1-p), one mask for every step of the window. Otherwise W_hh itself.
+        """
+        if self.training and self.config.weight_drop > 0:
+            return F.dropout(cell.weight_hh, self.config.weight_drop)
+        return cell.weight_hh
 
     def embed_and_project(self, tokens: Tensor) -> Tensor:
         """Layer 0's projected inputs e_t W_ih^T + b_ih + b_hh for token ids of any shape."""
