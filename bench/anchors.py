@@ -30,10 +30,11 @@ from torch import Tensor, nn
 from src.checkpoint import load_checkpoint
 from src.cli import add_dataclass_arguments, run_main
 from src.config import TrainConfig
+from src.corpus import load_corpus
 from src.device import resolve_device
 from src.diagnostics import memory_curve, memory_span
 from src.model.rnn_model import ModelConfig
-from src.training import fit, load_corpus
+from src.training import fit
 from src.vocab import CharVocab
 
 

@@ -6,10 +6,11 @@ The result is always three strings, train / valid / test. Nothing here knows abo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from src.config import TrainConfig
 from src.errors import UserError
 
 WIKITEXT_FILES = {"train": "wiki.train.raw", "valid": "wiki.valid.raw", "test": "wiki.test.raw"}
@@ -115,3 +116,19 @@ def load_wikitext2(data_dir: str, load_dataset: Callable[[str, str], Any] = _hf_
         download_wikitext2(folder, load_dataset)
     texts = {split: read_text(folder / filename) for split, filename in WIKITEXT_FILES.items()}
     return Corpus(texts["train"], texts["valid"], texts["test"], source=f"WikiText-2 raw ({folder}/)")
+
+
+def load_corpus(config: TrainConfig) -> Corpus:
+    """The text the config asks for: a single file (split) or the WikiText-2 folder.
+
+    `--test-file` replaces the test split; a split data file then only gives train and validation.
+    """
+    if config.data_file is not None:
+        test_fraction = 0.0 if config.test_file is not None else config.test_fraction
+        corpus = load_text_file(config.data_file, config.valid_fraction, test_fraction)
+    else:
+        corpus = load_wikitext2(config.data_dir)
+    if config.test_file is not None:
+        corpus = replace(corpus, test=read_text(Path(config.test_file)),
+                         source=f"{corpus.source}; test: {config.test_file}")
+    return corpus

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from src.budget import Budget
 from src.checkpoint import load_checkpoint, save_checkpoint
 from src.config import TrainConfig, merge_for_resume
-from src.corpus import Corpus, load_text_file, load_wikitext2, read_text
+from src.corpus import load_corpus
 from src.dataset import StreamDataset, WindowDataset
 from src.device import resolve_device
 from src.diagnostics import measure
@@ -42,22 +42,6 @@ from src.vocab import CharVocab
 
 SAMPLE_PROMPT = "The "
 EXIT_INTERRUPTED = 130  # the shell's convention for "stopped by SIGINT"
-
-
-def load_corpus(config: TrainConfig) -> Corpus:
-    """The text the config asks for: a single file (split) or the WikiText-2 folder.
-
-    `--test-file` replaces the test split; a split data file then only gives train and validation.
-    """
-    if config.data_file is not None:
-        test_fraction = 0.0 if config.test_file is not None else config.test_fraction
-        corpus = load_text_file(config.data_file, config.valid_fraction, test_fraction)
-    else:
-        corpus = load_wikitext2(config.data_dir)
-    if config.test_file is not None:
-        corpus = replace(corpus, test=read_text(Path(config.test_file)),
-                         source=f"{corpus.source}; test: {config.test_file}")
-    return corpus
 
 
 class Trainer:
@@ -308,10 +292,12 @@ class Trainer:
               f"{self.config.precision}")
         print(f"training: {self.steps_per_epoch} steps/epoch x {self.config.epochs} epochs, "
               f"batch {self.config.batch_size} x {self.config.seq_len} characters", flush=True)
-        if self.lr_schedule.total_steps < self.natural_end or self.config.max_minutes is not None:
-            timed = " and re-planned from the pace as the run goes" if self.config.max_minutes is not None else ""
-            print(f"budget: the LR schedule ends with the budget (step {self.lr_schedule.total_steps} for now{timed})",
-                  flush=True)
+        c = self.config
+        if c.max_minutes is not None:
+            print(f"budget: {c.max_minutes:g} minutes; the LR schedule's end is re-estimated from the pace before "
+                  "every step", flush=True)
+        elif self.lr_schedule.total_steps < self.natural_end:
+            print(f"budget: the LR schedule ends with --max-steps at step {self.lr_schedule.total_steps}", flush=True)
 
 
 def fit(config: TrainConfig, given: dict[str, Any], model_class: type[torch.nn.Module] = RNNLanguageModel) -> int:

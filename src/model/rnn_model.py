@@ -15,6 +15,10 @@ Two implementations of the loop, selected by `ModelConfig.rnn_impl`, compute the
   with the backward pass through time written by hand in `bptt.py`. It also folds layer 0's input
   projection into the embedding: emb(c) W_ih^T + b == (E W_ih^T + b)[c], so when the batch has
   more positions than the vocabulary has characters, it projects the V-row table once instead.
+
+`ModelConfig.cell` picks the layer's equation (`CELLS`: the vanilla one above, or an opt-in ungated
+variant with its own hand-written backward); `recurrent_weight` and `weight_drop` change how W_hh
+is parametrised and regularised in training, never the equation.
 """
 
 from __future__ import annotations
@@ -85,12 +89,6 @@ def autograd_recurrence(cell: RNNCell, x_proj: Tensor, h: Tensor, weight_hh: Ten
 class RNNLanguageModel(nn.Module):
     """Predicts the next character at every position of a batch of character ids."""
 
-    @property
-    def kind(self) -> str:
-        """How the training log names the recurrence."""
-        cell = "" if self.config.cell == "vanilla" else f"{self.config.cell} "
-        return f"{cell}tanh RNN ({self.config.rnn_impl})"
-
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
@@ -105,6 +103,12 @@ class RNNLanguageModel(nn.Module):
         # the memory itself at every step (Zaremba et al., 2014).
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, config.vocab_size)
+
+    @property
+    def kind(self) -> str:
+        """How the training log names the recurrence."""
+        cell = "" if self.config.cell == "vanilla" else f"{self.config.cell} "
+        return f"{cell}tanh RNN ({self.config.rnn_impl})"
 
     @classmethod
     def from_checkpoint(cls, state: dict[str, Any]) -> RNNLanguageModel:
