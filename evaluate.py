@@ -10,6 +10,7 @@ from src.cli import add_dataclass_arguments, run_main
 from src.config import EvaluateConfig
 from src.corpus import read_text
 from src.device import resolve_device
+from src.dynamic_evaluation import dynamic_evaluate
 from src.errors import UserError
 from src.evaluation import evaluate
 from src.model.rnn_model import RNNLanguageModel
@@ -31,11 +32,18 @@ def main() -> int:
     text = read_text(Path(config.text_file))
     if len(text) < 2:
         raise UserError(f"{config.text_file} has fewer than 2 characters")
-    result = evaluate(model, vocab.encode(text), config.batch_size, config.seq_len, device, precision)
+    ids = vocab.encode(text)
+    result = evaluate(model, ids, config.batch_size, config.seq_len, device, precision)
     unknown = len(vocab.unknown_chars(text))
     print(f"{config.text_file}: {result.loss:.4f} nats | {result.bpc:.4f} bpc | perplexity {result.perplexity:.2f} "
           f"| {result.characters:,} characters predicted ({unknown} distinct unseen in training) "
           f"| {precision} ({origin})")
+    if config.dynamic:
+        adapted = dynamic_evaluate(model, ids, config.batch_size, config.seq_len, device, precision,
+                                   config.dynamic_lr, config.dynamic_decay)
+        print(f"dynamic evaluation (lr {config.dynamic_lr:g}, decay {config.dynamic_decay:g}): {adapted.loss:.4f} nats "
+              f"| {adapted.bpc:.4f} bpc | perplexity {adapted.perplexity:.2f} | {adapted.bpc - result.bpc:+.4f} bpc "
+              "against static")
     return 0
 
 

@@ -10,6 +10,7 @@ counted twice.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -48,17 +49,24 @@ def next_char_loss(logits: Tensor, targets: Tensor, reduction: str = "mean") -> 
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction=reduction)
 
 
-def _summed_loss(model: nn.Module, inputs: Tensor, targets: Tensor, hidden: Tensor | None,
-                 precision: str) -> tuple[float, Tensor]:
+def _summed_loss(model: nn.Module, inputs: Tensor, targets: Tensor, hidden: Tensor | None, precision: str,
+                 adapt: Callable[[Tensor], None] | None) -> tuple[float, Tensor]:
+    """The summed loss of one window (a float), then `adapt` on its mean, and the state to carry on."""
     with autocast(inputs.device, precision):
         logits, hidden = model(inputs, hidden)
-    return next_char_loss(logits, targets, reduction="sum").item(), hidden
+    loss = next_char_loss(logits, targets, reduction="sum")
+    if adapt is not None:
+        adapt(loss / targets.numel())  # only after the window is scored: it counts as it was
+    return loss.item(), hidden.detach()
 
 
-@torch.inference_mode()
 def evaluate(model: nn.Module, ids: Tensor, batch_size: int, seq_len: int, device: torch.device,
-             precision: str = "fp32") -> Evaluation:
-    """Mean loss of predicting ids[1:] from the text before each of them."""
+             precision: str = "fp32", adapt: Callable[[Tensor], None] | None = None) -> Evaluation:
+    """Mean loss of predicting ids[1:] from the text before each of them.
+
+    `adapt`, if given, is called with each window's mean loss right after that window is scored
+    (dynamic evaluation: it may update the model, which then scores the next windows).
+    """
     n_predict = ids.numel() - 1
     if n_predict < 1:
         raise ValueError("evaluation needs at least two characters")
@@ -69,17 +77,19 @@ def evaluate(model: nn.Module, ids: Tensor, batch_size: int, seq_len: int, devic
     inputs = ids[: streams * stream_len].view(streams, stream_len).to(device)
     targets = ids[1: streams * stream_len + 1].view(streams, stream_len).to(device)
     total, hidden = 0.0, None
-    for start in range(0, stream_len, seq_len):
-        loss, hidden = _summed_loss(model, inputs[:, start:start + seq_len], targets[:, start:start + seq_len],
-                                    hidden, precision)
-        total += loss
-    # The remainder continues the last stream, whose state is hidden[:, -1].
-    tail_start = streams * stream_len
-    last_hidden = hidden[:, -1:].contiguous()
-    for start in range(tail_start, n_predict, seq_len):
-        stop = min(start + seq_len, n_predict)
-        loss, last_hidden = _summed_loss(model, ids[start:stop].view(1, -1).to(device),
-                                         ids[start + 1:stop + 1].view(1, -1).to(device), last_hidden, precision)
-        total += loss
+    with torch.inference_mode(adapt is None):
+        for start in range(0, stream_len, seq_len):
+            loss, hidden = _summed_loss(model, inputs[:, start:start + seq_len], targets[:, start:start + seq_len],
+                                        hidden, precision, adapt)
+            total += loss
+        # The remainder continues the last stream, whose state is hidden[:, -1].
+        tail_start = streams * stream_len
+        last_hidden = hidden[:, -1:].contiguous()
+        for start in range(tail_start, n_predict, seq_len):
+            stop = min(start + seq_len, n_predict)
+            loss, last_hidden = _summed_loss(model, ids[start:stop].view(1, -1).to(device),
+                                             ids[start + 1:stop + 1].view(1, -1).to(device), last_hidden, precision,
+                                             adapt)
+            total += loss
     model.train(was_training)
     return Evaluation(loss=total / n_predict, characters=n_predict)

@@ -101,6 +101,19 @@ def test_evaluate_scores_in_the_checkpoints_precision_unless_told_otherwise(trai
     assert given.stdout.rstrip().endswith(f"| {here} (--precision)")
 
 
+def test_evaluate_reports_dynamic_evaluation_beside_the_static_figure(trained):
+    workdir, _ = trained
+    result = run("evaluate.py", "--text-file", "corpus.txt", "--batch-size", "4", "--dynamic", "--dynamic-lr", "0.05",
+                 cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    static, dynamic = result.stdout.strip().splitlines()
+    assert static.startswith("corpus.txt: ") and dynamic.startswith("dynamic evaluation (lr 0.05, decay 0): ")
+    static_bpc = float(re.search(r"([\d.]+) bpc", static).group(1))
+    dynamic_bpc = float(re.search(r"([\d.]+) bpc", dynamic).group(1))
+    gain = float(re.search(r"([-+][\d.]+) bpc against static", dynamic).group(1))
+    assert gain == pytest.approx(dynamic_bpc - static_bpc, abs=2e-4)
+
+
 def test_evaluate_without_a_text_file_is_a_one_line_error(trained):
     workdir, _ = trained
     assert_one_line_error(run("evaluate.py", cwd=workdir), "--text-file")
