@@ -113,10 +113,6 @@ class ForwardStepper:
         """Start from `hidden` (num_layers, 1, H), or from zeros."""
         self.state = hidden
 
-    def hidden(self) -> Tensor:
-        """The current state as (num_layers, 1, H)."""
-        return self.state if self.state is not None else self.model.init_hidden(1)
-
     @torch.no_grad()
     def step(self, char_id: int) -> Tensor:
         """Consume one character; return the logits (V,) for the next one."""
