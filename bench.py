@@ -1,7 +1,7 @@
 """How fast is our recurrence next to torch.nn.RNN? Measured side by side in one process.
 
 For each hidden size, the same language model (embedding -> L tanh layers -> linear head) is built
-three ways with identical weights: `torch_rnn` (torch.nn.RNN, the reference), `autograd` (our loop,
+with identical weights as `torch_rnn` (torch.nn.RNN, the reference), `autograd` (our loop,
 differentiated by PyTorch) and `bptt` (our loop with the hand-written backward), plus the same two
 for each opt-in cell variant (`layernorm_autograd`, `layernorm_bptt`: the shared weights copied,
 the variant's own parameters at their initial values). Each round times one step of every
