@@ -10,7 +10,7 @@ import src.training
 from src.budget import Budget
 from src.schedule import FINAL_FRACTION
 from src.training import fit
-from tests.test_run_phases import last_checkpoint, tiny_config
+from tests.tiny_run import last_checkpoint, tiny_config
 
 
 class TickingClock:

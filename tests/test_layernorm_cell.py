@@ -10,7 +10,7 @@ from src.model.layernorm_cell import EPS, LayerNormRNNCell, LayerNormTanhRecurre
 from src.model.rnn_model import ModelConfig, RNNLanguageModel, autograd_recurrence
 from src.model.stepper import ForwardStepper, RNNStepper, make_stepper
 from src.training import fit
-from tests.test_run_phases import last_checkpoint, tiny_config
+from tests.tiny_run import last_checkpoint, tiny_config
 
 
 def random_inputs(T=6, B=3, H=5, dtype=torch.float64, seed=0):

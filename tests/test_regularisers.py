@@ -8,7 +8,7 @@ import torch
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from src.regularisers import StatePenalties
 from src.training import fit
-from tests.test_run_phases import last_checkpoint, tiny_config
+from tests.tiny_run import last_checkpoint, tiny_config
 
 # One layer, batch 1, three steps, two units: easy to work out by hand.
 STATES = [torch.tensor([[[0.5, -0.5], [1.0, 0.0], [0.0, 0.0]]])]

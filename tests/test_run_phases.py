@@ -14,19 +14,7 @@ from src.config import TrainConfig
 from src.interrupt import GracefulInterrupt
 from src.training import EXIT_INTERRUPTED, Trainer, fit
 from tests.no_float64_device import NoFloat64Device
-from tests.textgen import make_corpus
-
-
-def tiny_config(tmp_path: Path, **overrides) -> TrainConfig:
-    make_corpus(tmp_path / "corpus.txt")
-    settings = dict(data_file=str(tmp_path / "corpus.txt"), epochs=1, hidden_size=24, embedding_dim=8, seq_len=32,
-                    batch_size=16, warmup_steps=5, sample_length=40, checkpoint_dir=str(tmp_path / "checkpoints"),
-                    plot=str(tmp_path / "loss_curve.png"), diagnostics_plot=str(tmp_path / "diagnostics.png"))
-    return TrainConfig(**{**settings, **overrides})
-
-
-def last_checkpoint(config: TrainConfig) -> dict:
-    return torch.load(Path(config.checkpoint_dir) / "last.pt", weights_only=True)
+from tests.tiny_run import last_checkpoint, tiny_config
 
 
 def test_a_whole_epoch_with_diagnostics_makes_no_float64_on_the_training_device(tmp_path):

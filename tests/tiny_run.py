@@ -1,0 +1,24 @@
+"""Test helpers for in-process training runs: a tiny configuration on a generated corpus, its last.pt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from src.config import TrainConfig
+from tests.textgen import make_corpus
+
+
+def tiny_config(tmp_path: Path, **overrides) -> TrainConfig:
+    """A 2 x 24 model, one epoch of ~43 steps on a 24,000-character corpus, every output under tmp_path."""
+    make_corpus(tmp_path / "corpus.txt")
+    settings = dict(data_file=str(tmp_path / "corpus.txt"), epochs=1, hidden_size=24, embedding_dim=8, seq_len=32,
+                    batch_size=16, warmup_steps=5, sample_length=40, checkpoint_dir=str(tmp_path / "checkpoints"),
+                    plot=str(tmp_path / "loss_curve.png"), diagnostics_plot=str(tmp_path / "diagnostics.png"))
+    return TrainConfig(**{**settings, **overrides})
+
+
+def last_checkpoint(config: TrainConfig) -> dict:
+    """The run's last.pt, loaded as a user would (weights_only)."""
+    return torch.load(Path(config.checkpoint_dir) / "last.pt", weights_only=True)
