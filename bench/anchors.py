@@ -66,9 +66,11 @@ class LibraryLanguageModel(nn.Module):
         return model
 
     def pack(self, state: Tensor | tuple[Tensor, Tensor]) -> Tensor:
+        """The library's state as one (L, B, S) tensor."""
         return torch.cat(state, dim=-1) if isinstance(state, tuple) else state
 
     def unpack(self, hidden: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        """Back from `pack` to what the library layer takes (nn.RNN: the tensor itself)."""
         return hidden
 
     def forward(self, tokens: Tensor, hidden: Tensor | None = None) -> tuple[Tensor, Tensor]:
@@ -88,6 +90,7 @@ class LibraryLSTMModel(LibraryLanguageModel):
     kind = "torch.nn.LSTM"
 
     def unpack(self, hidden: Tensor) -> tuple[Tensor, Tensor]:
+        """(h, c) from their concatenation on the last axis."""
         h, c = hidden.chunk(2, dim=-1)
         return h.contiguous(), c.contiguous()
 
