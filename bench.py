@@ -3,8 +3,8 @@
 For each hidden size, the same language model (embedding -> L tanh layers -> linear head) is built
 with identical weights as `torch_rnn` (torch.nn.RNN, the reference), `autograd` (our loop,
 differentiated by PyTorch) and `bptt` (our loop with the hand-written backward), plus the same two
-for each opt-in cell variant (`layernorm_autograd`, `layernorm_bptt`: the shared weights copied,
-the variant's own parameters at their initial values). Each round times one step of every
+for each opt-in cell variant (`layernorm_autograd`, `layernorm_bptt`, `multiplicative_...`,
+`zoneout_...`: the shared weights copied, the variant's own parameters at their initial values). Each round times one step of every
 implementation in a rotated order, so drift on a shared machine hits all of them alike; the table
 reports medians.
 
@@ -35,15 +35,16 @@ from torch import nn
 from src.cli import run_main
 from src.device import resolve_device
 from src.evaluation import next_char_loss
-from src.model.rnn_model import ModelConfig, RNNLanguageModel
+from src.model.rnn_model import CELLS, ModelConfig, RNNLanguageModel
 from src.model.stepper import make_stepper
 from src.precision import autocast, resolve_precision
 from src.sampling import SamplingOptions, draw, next_char_probabilities
 
-IMPLS = ("torch_rnn", "autograd", "bptt", "layernorm_autograd", "layernorm_bptt")
-# impl -> (cell, rnn_impl) of our model; torch_rnn is the library reference.
-OUR_MODELS = {"autograd": ("vanilla", "autograd"), "bptt": ("vanilla", "bptt"),
-              "layernorm_autograd": ("layernorm", "autograd"), "layernorm_bptt": ("layernorm", "bptt")}
+# impl -> (cell, rnn_impl) of our model: "autograd"/"bptt" for the vanilla cell, "<cell>_autograd"/"<cell>_bptt"
+# for each opt-in variant; torch_rnn is the library reference.
+OUR_MODELS = {(rnn_impl if cell == "vanilla" else f"{cell}_{rnn_impl}"): (cell, rnn_impl)
+              for cell in CELLS for rnn_impl in ("autograd", "bptt")}
+IMPLS = ("torch_rnn", *OUR_MODELS)
 
 
 class TorchRNNModel(nn.Module):

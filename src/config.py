@@ -64,9 +64,13 @@ class TrainConfig:
     recurrent_init: str = _opt("uniform", "initial W_hh: uniform U(-1/sqrt(H), 1/sqrt(H)) like the rest, "
                                "orthogonal, or identity", group="model",
                                choices=["uniform", "orthogonal", "identity"])
-    cell: str = _opt("vanilla", "the recurrence's equation: vanilla, h = tanh(x W_ih^T + b + h W_hh^T); or the "
-                     "opt-in ungated variant layernorm, h = tanh(g * LN(x W_ih^T + b + h W_hh^T) + s) (README)",
-                     group="model", choices=["vanilla", "layernorm"])
+    cell: str = _opt("vanilla", "the recurrence's equation: vanilla, h = tanh(x W_ih^T + b + h W_hh^T); or an "
+                     "opt-in ungated variant: layernorm, h = tanh(g * LN(x W_ih^T + b + h W_hh^T) + s); "
+                     "multiplicative, h = tanh(alpha*w*u + beta_h*u + beta_x*w + b) for w = x W_ih^T, u = h W_hh^T; "
+                     "zoneout, h = m*h + (1-m)*tanh(...) with m ~ Bernoulli(--zoneout), m = --zoneout at "
+                     "evaluation (README)", group="model", choices=["vanilla", "layernorm", "multiplicative", "zoneout"])
+    zoneout: float = _opt(0.1, "for --cell zoneout: the probability that a unit keeps its previous value at a "
+                          "training step (and the leak at evaluation)", group="model")
     rnn_impl: str = _opt("bptt", "recurrence implementation: bptt (hand-written backward, faster) or autograd "
                          "(the plain reference loop); both compute the same function", group="model",
                          choices=["bptt", "autograd"])
@@ -136,6 +140,8 @@ class TrainConfig:
             raise UserError("--ar, --tar and --norm-stabiliser must not be negative")
         if not 0 <= self.dropout < 1:
             raise UserError(f"--dropout must be in [0, 1), got {self.dropout}")
+        if not 0 < self.zoneout < 1:
+            raise UserError(f"--zoneout must be in (0, 1), got {self.zoneout}")
         if not 0 <= self.weight_drop < 1:
             raise UserError(f"--weight-drop must be in [0, 1), got {self.weight_drop}")
         if not (0 < self.valid_fraction < 1 and 0 <= self.test_fraction < 1

@@ -79,7 +79,7 @@ class Trainer:
 
         self.model_config = ModelConfig(len(self.vocab), config.embedding_dim, config.hidden_size, config.num_layers,
                                         config.rnn_impl, config.dropout, config.recurrent_init, config.cell,
-                                        config.weight_drop, config.recurrent_weight)
+                                        config.weight_drop, config.recurrent_weight, config.zoneout)
         self.model_class = model_class
         self.model = model_class(self.model_config).to(self.device)
         self.optimizer = build_optimizer(self.model, config.lr, config.weight_decay)

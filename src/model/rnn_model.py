@@ -31,12 +31,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from src.model.layernorm_cell import LayerNormRNNCell
+from src.model.multiplicative_cell import MultiplicativeRNNCell
 from src.model.orthogonal import RECURRENT_WEIGHTS, make_recurrent_weight_orthogonal
 from src.model.rnn_cell import RNNCell
+from src.model.zoneout_cell import ZoneoutRNNCell
 
 RNN_IMPLS = ("bptt", "autograd")
 # The cell equations: "vanilla" is the seed's; every other one is an opt-in ungated variant.
-CELLS: dict[str, type[RNNCell]] = {"vanilla": RNNCell, "layernorm": LayerNormRNNCell}
+CELLS: dict[str, type[RNNCell]] = {"vanilla": RNNCell, "layernorm": LayerNormRNNCell,
+                                   "multiplicative": MultiplicativeRNNCell, "zoneout": ZoneoutRNNCell}
 
 
 @dataclass
@@ -53,6 +56,7 @@ class ModelConfig:
     cell: str = "vanilla"  # a key of CELLS
     weight_drop: float = 0.0  # DropConnect probability on W_hh during training (see recurrent_weight)
     recurrent_weight: str = "free"  # free, or orthogonal: W_hh = exp(A - A^T) (src/model/orthogonal.py)
+    zoneout: float = 0.1  # the probability p of the zoneout cell (used by cell="zoneout" only)
 
     def __post_init__(self) -> None:
         if self.rnn_impl not in RNN_IMPLS:
@@ -63,6 +67,8 @@ class ModelConfig:
             raise ValueError(f"recurrent_weight must be one of {RECURRENT_WEIGHTS}, got {self.recurrent_weight!r}")
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {tuple(CELLS)}, got {self.cell!r}")
+        if self.cell == "zoneout" and not 0 < self.zoneout < 1:
+            raise ValueError(f"zoneout must be in (0, 1), got {self.zoneout}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
@@ -95,7 +101,9 @@ class RNNLanguageModel(nn.Module):
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim)
         sizes = [config.embedding_dim] + [config.hidden_size] * config.num_layers
         cell_class = CELLS[config.cell]
-        self.cells = nn.ModuleList(cell_class(i, h, config.recurrent_init) for i, h in zip(sizes[:-1], sizes[1:]))
+        options = {"zoneout": config.zoneout} if config.cell == "zoneout" else {}
+        self.cells = nn.ModuleList(cell_class(i, h, config.recurrent_init, **options)
+                                   for i, h in zip(sizes[:-1], sizes[1:]))
         if config.recurrent_weight == "orthogonal":
             for cell in self.cells:
                 make_recurrent_weight_orthogonal(cell)
