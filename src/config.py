@@ -68,7 +68,8 @@ class TrainConfig:
                      "opt-in ungated variant: layernorm, h = tanh(g * LN(x W_ih^T + b + h W_hh^T) + s); "
                      "multiplicative, h = tanh(alpha*w*u + beta_h*u + beta_x*w + b) for w = x W_ih^T, u = h W_hh^T; "
                      "zoneout, h = m*h + (1-m)*tanh(...) with m ~ Bernoulli(--zoneout), m = --zoneout at "
-                     "evaluation (README)", group="model", choices=["vanilla", "layernorm", "multiplicative", "zoneout"])
+                     "evaluation (README)", group="model",
+                     choices=["vanilla", "layernorm", "multiplicative", "zoneout"])
     zoneout: float = _opt(0.1, "for --cell zoneout: the probability that a unit keeps its previous value at a "
                           "training step (and the leak at evaluation)", group="model")
     rnn_impl: str = _opt("bptt", "recurrence implementation: bptt (hand-written backward, faster) or autograd "
@@ -236,3 +237,30 @@ class EvaluateConfig:
             raise UserError("--text-file is required: the text to evaluate the checkpoint on")
         if self.batch_size < 1 or self.seq_len < 1:
             raise UserError("--batch-size and --seq-len must be at least 1")
+
+
+@dataclass
+class VisualizeConfig:
+    """Everything `python visualize.py` can be told."""
+
+    text_file: str | None = _opt(None, "UTF-8 text to run the model over (required)", metavar="PATH")
+    checkpoint: str = _opt("checkpoints/best.pt", "checkpoint whose hidden units to show", metavar="PATH")
+    out: str = _opt("viewer.html", "the HTML file to write (one self-contained page)", metavar="PATH")
+    start: int = _opt(0, "first character of the text to show (the state starts from zero there)")
+    chars: int = _opt(2000, "how many characters to show (fewer if the text ends first)")
+    units: str = _opt("64", "units per layer embedded in the page: a number (the ones the feature rankings name, "
+                      "then the most variable) or 'all'", metavar="N|all")
+
+    def __post_init__(self) -> None:
+        if self.text_file is None:
+            raise UserError("--text-file is required: the text to show the hidden units on")
+        if self.start < 0 or self.chars < 2:
+            raise UserError(f"--start must not be negative and --chars must be at least 2, got {self.start} "
+                            f"and {self.chars}")
+        if self.units != "all" and not (self.units.isdigit() and int(self.units) >= 1):
+            raise UserError(f"--units must be a positive number or 'all', got {self.units!r}")
+
+    @property
+    def units_per_layer(self) -> int | None:
+        """--units as a count; None for all."""
+        return None if self.units == "all" else int(self.units)
