@@ -8,8 +8,9 @@ import torch.nn.functional as F
 
 from src.model.layernorm_cell import EPS, LayerNormRNNCell, LayerNormTanhRecurrence
 from src.model.rnn_model import ModelConfig, RNNLanguageModel, autograd_recurrence
-from src.model.stepper import ForwardStepper, RNNStepper, make_stepper
+from src.model.stepper import RNNStepper
 from src.training import fit
+from tests.cell_agreement import assert_implementations_agree, assert_sampling_follows_the_forward_pass
 from tests.tiny_run import last_checkpoint, tiny_config
 
 
@@ -62,16 +63,7 @@ def test_hand_written_gradients_equal_the_autograd_loop():
 
 
 def test_both_implementations_of_the_model_agree_on_logits_and_every_gradient():
-    tokens = torch.randint(0, 9, (5, 12))  # 60 positions > 9 characters: the folded layer-0 lookup is used
-    models = {impl: ln_model(impl) for impl in ("bptt", "autograd")}
-    grads = {}
-    for impl, model in models.items():
-        logits, _ = model(tokens)
-        logits.square().mean().backward()
-        grads[impl] = {name: p.grad for name, p in model.named_parameters()}
-    torch.testing.assert_close(models["bptt"](tokens)[0], models["autograd"](tokens)[0], rtol=0, atol=1e-12)
-    for name, grad in grads["bptt"].items():
-        torch.testing.assert_close(grad, grads["autograd"][name], rtol=0, atol=1e-12, msg=name)
+    assert_implementations_agree(ln_model)
 
 
 def test_a_fresh_cell_normalises_to_unit_gain_and_zero_shift():
@@ -89,13 +81,7 @@ def test_bf16_outputs_with_gradients_in_each_inputs_dtype():
 
 
 def test_sampling_steps_through_the_models_own_forward_pass():
-    model = ln_model()
-    stepper = make_stepper(model)
-    assert isinstance(stepper, ForwardStepper)
-    tokens = torch.tensor([[1, 4, 2, 7, 3]])
-    expected, _ = model.eval()(tokens)
-    for t, char_id in enumerate(tokens[0].tolist()):
-        torch.testing.assert_close(stepper.step(char_id), expected[0, t], rtol=0, atol=1e-12)
+    assert_sampling_follows_the_forward_pass(ln_model())
 
 
 def test_the_vanilla_fast_stepper_refuses_another_cell():

@@ -7,8 +7,8 @@ import torch
 
 from src.model.multiplicative_cell import MultiplicativeRNNCell, MultiplicativeTanhRecurrence
 from src.model.rnn_model import ModelConfig, RNNLanguageModel, autograd_recurrence
-from src.model.stepper import ForwardStepper, make_stepper
 from src.training import fit
+from tests.cell_agreement import assert_implementations_agree, assert_sampling_follows_the_forward_pass
 from tests.tiny_run import last_checkpoint, tiny_config
 
 
@@ -76,16 +76,7 @@ def test_hand_written_gradients_equal_the_autograd_loop():
 
 
 def test_both_implementations_of_the_model_agree_on_logits_and_every_gradient():
-    tokens = torch.randint(0, 9, (5, 12))  # 60 positions > 9 characters: the folded layer-0 lookup is used
-    models = {impl: mi_model(impl) for impl in ("bptt", "autograd")}
-    grads = {}
-    for impl, model in models.items():
-        logits, _ = model(tokens)
-        logits.square().mean().backward()
-        grads[impl] = {name: p.grad for name, p in model.named_parameters()}
-    torch.testing.assert_close(models["bptt"](tokens)[0], models["autograd"](tokens)[0], rtol=0, atol=1e-12)
-    for name, grad in grads["bptt"].items():
-        torch.testing.assert_close(grad, grads["autograd"][name], rtol=0, atol=1e-12, msg=name)
+    assert_implementations_agree(mi_model)
 
 
 def test_a_fresh_cell_has_every_gain_at_one():
@@ -103,13 +94,7 @@ def test_bf16_outputs_with_gradients_in_each_inputs_dtype():
 
 
 def test_sampling_steps_through_the_models_own_forward_pass():
-    model = mi_model()
-    stepper = make_stepper(model)
-    assert isinstance(stepper, ForwardStepper)
-    tokens = torch.tensor([[1, 4, 2, 7, 3]])
-    expected, _ = model.eval()(tokens)
-    for t, char_id in enumerate(tokens[0].tolist()):
-        torch.testing.assert_close(stepper.step(char_id), expected[0, t], rtol=0, atol=1e-12)
+    assert_sampling_follows_the_forward_pass(mi_model())
 
 
 def test_a_whole_run_with_the_multiplicative_cell_trains_validates_and_tests(tmp_path, capsys):

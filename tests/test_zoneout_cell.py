@@ -10,6 +10,7 @@ from src.errors import UserError
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from src.model.zoneout_cell import ZoneoutRNNCell, ZoneoutTanhRecurrence
 from src.training import fit
+from tests.cell_agreement import assert_implementations_agree
 from tests.tiny_run import last_checkpoint, tiny_config
 
 
@@ -75,16 +76,7 @@ def test_training_masks_are_bernoulli_p_and_evaluation_uses_the_constant_p():
 
 
 def test_both_implementations_of_the_model_agree_at_evaluation():
-    tokens = torch.randint(0, 9, (5, 12))
-    models = {impl: zoneout_model(impl).eval() for impl in ("bptt", "autograd")}
-    grads = {}
-    for impl, model in models.items():
-        logits, _ = model(tokens)
-        logits.square().mean().backward()
-        grads[impl] = {name: p.grad for name, p in model.named_parameters()}
-    torch.testing.assert_close(models["bptt"](tokens)[0], models["autograd"](tokens)[0], rtol=0, atol=1e-12)
-    for name, grad in grads["bptt"].items():
-        torch.testing.assert_close(grad, grads["autograd"][name], rtol=0, atol=1e-12, msg=name)
+    assert_implementations_agree(lambda impl: zoneout_model(impl).eval())
 
 
 def test_the_probability_is_checked():

@@ -1,0 +1,37 @@
+"""Checks every opt-in cell variant must pass, shared by their test files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from src.model.rnn_model import RNNLanguageModel
+from src.model.stepper import ForwardStepper, make_stepper
+
+
+def assert_implementations_agree(make_model: Callable[[str], RNNLanguageModel], vocab_size: int = 9) -> None:
+    """The bptt and autograd models built by `make_model(impl)` (same weights) give the same logits and gradients.
+
+    60 positions > `vocab_size` characters, so the bptt model's folded layer-0 lookup is used.
+    """
+    tokens = torch.randint(0, vocab_size, (5, 12))
+    models = {impl: make_model(impl) for impl in ("bptt", "autograd")}
+    grads = {}
+    for impl, model in models.items():
+        logits, _ = model(tokens)
+        logits.square().mean().backward()
+        grads[impl] = {name: p.grad for name, p in model.named_parameters()}
+    torch.testing.assert_close(models["bptt"](tokens)[0], models["autograd"](tokens)[0], rtol=0, atol=1e-12)
+    for name, grad in grads["bptt"].items():
+        torch.testing.assert_close(grad, grads["autograd"][name], rtol=0, atol=1e-12, msg=name)
+
+
+def assert_sampling_follows_the_forward_pass(model: RNNLanguageModel) -> None:
+    """Sampling a variant steps through the model's own forward pass, one character at a time."""
+    stepper = make_stepper(model)
+    assert isinstance(stepper, ForwardStepper)
+    tokens = torch.tensor([[1, 4, 2, 7, 3]])
+    expected, _ = model.eval()(tokens)
+    for t, char_id in enumerate(tokens[0].tolist()):
+        torch.testing.assert_close(stepper.step(char_id), expected[0, t], rtol=0, atol=1e-12)
