@@ -7,7 +7,6 @@ this one owns the order of events.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict, replace
@@ -27,7 +26,7 @@ from src.dataset import StreamDataset, WindowDataset
 from src.device import resolve_device
 from src.diagnostics import measure
 from src.errors import UserError
-from src.evaluation import Evaluation, evaluate, next_char_loss
+from src.evaluation import evaluate, next_char_loss
 from src.interrupt import GracefulInterrupt, StopRequested
 from src.metrics_log import MetricsLog
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
@@ -35,6 +34,7 @@ from src.optimizer import build_optimizer
 from src.plotting import plot_diagnostics, plot_loss_curve
 from src.precision import autocast, resolve_precision
 from src.regularisers import StatePenalties
+from src.run_report import describe, test_best
 from src.run_state import Progress, rng_state, set_rng_state
 from src.sampling import SamplingOptions, encode_prompt, generate
 from src.schedule import LRSchedule
@@ -252,53 +252,6 @@ class Trainer:
         text = generate(self.model, self.vocab, ids, self.config.sample_length, SamplingOptions(), generator)
         return prompt + "".join(text)
 
-    def test_best(self) -> dict[str, Any]:
-        """Evaluate best.pt on the test split (if there is one); write and return results.json."""
-        c, p = self.config, self.progress
-        test: Evaluation | None = None
-        if self.test_ids.numel() > 0:
-            best = load_checkpoint(self.checkpoint_dir / "best.pt")
-            model = self.model_class.from_checkpoint(best).to(self.device)
-            test = evaluate(model, self.test_ids, c.batch_size, c.seq_len, self.device, c.precision)
-        results = {
-            "test_loss": test.loss if test else None, "test_bpc": test.bpc if test else None,
-            "test_ppl": test.perplexity if test else None,
-            "best_val_loss": p.best_valid_loss, "best_val_bpc": p.best_valid_loss / math.log(2),
-            "epochs": p.epoch, "steps": p.step, "train_seconds": p.train_seconds,
-            "diagnostics_seconds": sum(d["seconds"] for d in p.diagnostics),
-            "test_characters": test.characters if test else 0, "parameters": self.model.num_parameters(),
-            "vocab_size": len(self.vocab), "data": self.source, "device": str(self.device),
-            "config": c.to_dict(),
-        }
-        (self.checkpoint_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-        self.metrics.write("test", **{k: v for k, v in results.items() if k != "config"})
-        if test is None:
-            print(f"no test split (--test-fraction 0): validation only -> {self.checkpoint_dir / 'results.json'}",
-                  flush=True)
-        else:
-            print(f"test (best.pt): {test.loss:.4f} nats | {test.bpc:.4f} bpc | perplexity {test.perplexity:.2f} "
-                  f"| {test.characters:,} characters -> {self.checkpoint_dir / 'results.json'}", flush=True)
-        return results
-
-    def describe(self) -> None:
-        """The run's header: where, on what, how big."""
-        print(f"device: {self.device}")
-        print(f"data: {self.source}")
-        print(f"characters: train {self.train_chars:,} | valid {self.valid_ids.numel():,} "
-              f"| test {self.test_ids.numel():,}")
-        print(f"vocabulary: {len(self.vocab)} symbols ({len(self.vocab) - 1} characters + unknown)")
-        print(f"model: {self.model_config.num_layers} x {self.model_config.hidden_size} {self.model.kind}, "
-              f"embedding {self.model_config.embedding_dim}, {self.model.num_parameters():,} parameters, "
-              f"{self.config.precision}")
-        print(f"training: {self.steps_per_epoch} steps/epoch x {self.config.epochs} epochs, "
-              f"batch {self.config.batch_size} x {self.config.seq_len} characters", flush=True)
-        c = self.config
-        if c.max_minutes is not None:
-            print(f"budget: {c.max_minutes:g} minutes; the LR schedule's end is re-estimated from the pace before "
-                  "every step", flush=True)
-        elif self.lr_schedule.total_steps < self.natural_end:
-            print(f"budget: the LR schedule ends with --max-steps at step {self.lr_schedule.total_steps}", flush=True)
-
 
 def fit(config: TrainConfig, given: dict[str, Any], model_class: type[torch.nn.Module] = RNNLanguageModel) -> int:
     """Run (or resume) training as configured; returns the process exit code.
@@ -311,7 +264,7 @@ def fit(config: TrainConfig, given: dict[str, Any], model_class: type[torch.nn.M
         resume_state = load_checkpoint(Path(config.checkpoint_dir) / "last.pt")
         config = merge_for_resume(resume_state["config"], given)
     trainer = Trainer(config, resume_state, model_class)
-    trainer.describe()
+    describe(trainer)
     p = trainer.progress
     if resume_state:
         print(f"resumed from {Path(config.checkpoint_dir) / 'last.pt'} at epoch {p.epoch + 1}, step {p.step}")
@@ -325,7 +278,7 @@ def fit(config: TrainConfig, given: dict[str, Any], model_class: type[torch.nn.M
                 if trainer.budget.spent(p.step):
                     print(f"budget reached at step {p.step} (--max-steps/--max-minutes): stopping", flush=True)
                     break
-            trainer.test_best()
+            test_best(trainer)
             stop.check()
         except StopRequested:
             trainer.save(best=False)
