@@ -81,8 +81,8 @@ class TrainConfig:
 
     # --- optimisation ---------------------------------------------------------------------
     epochs: int = _opt(5, "passes over the training split; the LR schedule is planned over them (or over a "
-                       "shorter budget)",
-                       group="optimisation")
+                       "shorter budget). With --resume, more epochs than the checkpoint's extend the run: the "
+                       "decay is re-planned from the current step", group="optimisation")
     max_steps: int | None = _opt(None, "stop after this many optimizer steps in total; the LR schedule is "
                                  "planned to end there", group="optimisation")
     max_minutes: float | None = _opt(None, "stop cleanly after this many minutes, then validate and test; the LR "
@@ -112,6 +112,9 @@ class TrainConfig:
                                group="run", metavar="DIR")
     plot: str = _opt("loss_curve.png", "where to write the loss curve after every epoch", group="run",
                      metavar="PATH")
+    save_every: float = _opt(10.0, "minutes of training between mid-epoch saves of last.pt, so a crash or kill -9 "
+                             "loses at most this much work (last.pt is also written after every epoch); 0: only "
+                             "after epochs", group="run")
     log_interval: int = _opt(50, "write the training loss to metrics.jsonl every this many steps", group="run")
     sample_length: int = _opt(300, "characters to sample after every epoch (0 disables)", group="run")
 
@@ -135,8 +138,10 @@ class TrainConfig:
             raise UserError(f"--stride must be at least 1, got {self.stride}")
         if self.lr <= 0:
             raise UserError(f"--lr must be positive, got {self.lr}")
-        if self.grad_clip < 0 or self.warmup_steps < 0 or self.sample_length < 0 or self.weight_decay < 0:
-            raise UserError("--grad-clip, --warmup-steps, --sample-length and --weight-decay must not be negative")
+        if (self.grad_clip < 0 or self.warmup_steps < 0 or self.sample_length < 0 or self.weight_decay < 0
+                or self.save_every < 0):
+            raise UserError("--grad-clip, --warmup-steps, --sample-length, --weight-decay and --save-every must not "
+                            "be negative")
         if self.ar < 0 or self.tar < 0 or self.norm_stabiliser < 0:
             raise UserError("--ar, --tar and --norm-stabiliser must not be negative")
         if not 0 <= self.dropout < 1:
@@ -166,7 +171,7 @@ class TrainConfig:
 
 # Flags that only steer one invocation; a resumed run takes these from the new command line and
 # everything else from the checkpoint, so a resumed run trains exactly as the original would have.
-RUN_CONTROL_FIELDS = ("max_steps", "max_minutes", "device", "resume", "checkpoint_dir", "plot",
+RUN_CONTROL_FIELDS = ("max_steps", "max_minutes", "device", "resume", "checkpoint_dir", "plot", "save_every",
                       "log_interval", "sample_length", "diagnostics_every", "no_diagnostics", "diagnostics_plot")
 
 
@@ -174,10 +179,13 @@ def merge_for_resume(saved: dict[str, Any], given: dict[str, Any]) -> TrainConfi
     """The config of a resumed run: the checkpoint's settings plus this invocation's run controls.
 
     Changing anything that shapes the model, the data or the optimisation on resume would silently
-    produce a different run, so it is refused with a message naming the flag.
+    produce a different run, so it is refused with a message naming the flag. The one exception is
+    more --epochs than the checkpoint's: that extends the run.
     """
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     base = {k: v for k, v in saved.items() if k in known}
+    if "epochs" in given and given["epochs"] > base["epochs"]:
+        base["epochs"] = given["epochs"]  # extending the run: the LR schedule is re-planned (src/schedule.py)
     for name, value in given.items():
         if name not in RUN_CONTROL_FIELDS and base.get(name) != value:
             flag = "--" + name.replace("_", "-")

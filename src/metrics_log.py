@@ -10,11 +10,20 @@ from typing import Any
 class MetricsLog:
     """Append-only JSON-lines log. A fresh run starts it empty; a resumed run keeps appending."""
 
-    def __init__(self, path: str | Path, append: bool) -> None:
+    def __init__(self, path: str | Path, resumed_at_step: int | None = None) -> None:
+        """Start empty, or, resuming at a step, keep the records up to it.
+
+        A run killed after its last save had logged steps that the resumed run trains again; their
+        records are dropped so that every step appears once.
+        """
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not append:
-            self.path.write_text("", encoding="utf-8")
+        kept = []
+        if resumed_at_step is not None and self.path.exists():
+            for line in self.path.read_text(encoding="utf-8").splitlines():
+                if json.loads(line).get("step", 0) <= resumed_at_step:
+                    kept.append(line + "\n")
+        self.path.write_text("".join(kept), encoding="utf-8")
 
     def write(self, event: str, **values: Any) -> None:
         """Append one record `{"event": event, **values}` and flush it to disk."""

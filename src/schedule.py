@@ -32,6 +32,11 @@ class LRSchedule:
 
     LambdaLR saves a callable object's attributes in its state_dict (plain values), so the
     horizon in force travels in checkpoints with the step count.
+
+    An extended run (`--resume --epochs M`) re-plans the decay from the step it resumes at, s0:
+    the multiplier m0 in force there stays, and a new half cosine takes it to FINAL_FRACTION at
+    the new end, m(s) = F + (m0 - F) * (1 + cos(pi * (s - s0) / (total - s0))) / 2. The rate never
+    jumps; a run that had already annealed to F continues at F.
     """
 
     def __init__(self, schedule: str, warmup_steps: int, total_steps: int) -> None:
@@ -40,6 +45,21 @@ class LRSchedule:
         self.schedule = schedule
         self.warmup_steps = warmup_steps
         self.total_steps = total_steps
+        self.replanned_at: int | None = None  # s0 of an extension, if any
+        self.replanned_multiplier = 1.0  # m0
 
     def __call__(self, step: int) -> float:
-        return lr_multiplier(step, self.schedule, self.warmup_steps, self.total_steps)
+        if self.replanned_at is None or step < self.replanned_at:
+            return lr_multiplier(step, self.schedule, self.warmup_steps, self.total_steps)
+        progress = min(1.0, (step - self.replanned_at) / max(1, self.total_steps - self.replanned_at))
+        return FINAL_FRACTION + (self.replanned_multiplier - FINAL_FRACTION) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    def replan_from(self, step: int) -> None:
+        """Keep the multiplier in force at `step` and decay from it to the (new) `total_steps` set next.
+
+        Nothing to re-plan for a constant schedule, or while warming up: the warmup then the cosine
+        over the new total is already the plan.
+        """
+        if self.schedule == "cosine" and step >= self.warmup_steps:
+            self.replanned_multiplier = self(step)
+            self.replanned_at = step

@@ -18,6 +18,7 @@ from torch import Tensor
 from torch.optim.lr_scheduler import LambdaLR
 from tqdm import tqdm
 
+from src.autosave import Autosave
 from src.budget import Budget
 from src.checkpoint import load_checkpoint, save_checkpoint
 from src.config import TrainConfig, merge_for_resume
@@ -91,9 +92,13 @@ class Trainer:
         self.progress = Progress()
         if resume_state:
             self._restore(resume_state)
+            if config.epochs > resume_state["config"]["epochs"]:  # an extension: decay from here to the new end
+                self.lr_schedule.replan_from(self.progress.step)
         self.budget = Budget(config.max_steps, config.max_minutes, start_step=self.progress.step)
+        self.autosave = Autosave(config.save_every)
         self.plan_schedule()
-        self.metrics = MetricsLog(self.checkpoint_dir / "metrics.jsonl", append=resume_state is not None)
+        self.metrics = MetricsLog(self.checkpoint_dir / "metrics.jsonl",
+                                  resumed_at_step=self.progress.step if resume_state else None)
 
     # --- checkpoints ---------------------------------------------------------------------------
     def _restore(self, state: dict[str, Any]) -> None:
@@ -124,6 +129,7 @@ class Trainer:
         save_checkpoint(state, self.checkpoint_dir / "last.pt")
         if best:
             save_checkpoint(state, self.checkpoint_dir / "best.pt")
+        self.autosave.saved()
 
     def plot_losses(self) -> None:
         """Redraw the loss curve from the run's history."""
@@ -190,6 +196,10 @@ class Trainer:
                 raise UserError(f"the training loss became {loss} at step {p.step}; lower --lr or --grad-clip")
             if not c.no_diagnostics and c.diagnostics_every and p.step % c.diagnostics_every == 0:
                 bar.write(self.take_diagnostics())
+            if self.autosave.due():
+                self.save(best=False)
+                bar.write(f"saved {self.checkpoint_dir / 'last.pt'} at step {p.step} (mid-epoch: every "
+                          f"{c.save_every:g} minutes)")
             if stop.requested or self.budget.spent(p.step):
                 break
         bar.close()
@@ -263,6 +273,10 @@ def fit(config: TrainConfig, given: dict[str, Any], model_class: type[torch.nn.M
     if config.resume:
         resume_state = load_checkpoint(Path(config.checkpoint_dir) / "last.pt")
         config = merge_for_resume(resume_state["config"], given)
+        done = resume_state["progress"]["epoch"]
+        if done >= config.epochs:
+            raise UserError(f"the run in {config.checkpoint_dir} is finished ({done} of {config.epochs} epochs); to "
+                            f"train it longer, resume with --epochs larger than {config.epochs}")
     trainer = Trainer(config, resume_state, model_class)
     describe(trainer)
     p = trainer.progress

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -17,24 +16,8 @@ import torch
 from src.checkpoint import load_checkpoint, save_checkpoint
 from src.corpus import split_text
 from src.precision import resolve_precision
+from tests.scripts import ROOT, TINY_MODEL, assert_one_line_error, run
 from tests.textgen import make_corpus
-
-ROOT = Path(__file__).resolve().parents[1]
-TINY_MODEL = ["--hidden-size", "24", "--embedding-dim", "8", "--seq-len", "32", "--batch-size", "16",
-              "--warmup-steps", "5", "--sample-length", "40"]
-
-
-def run(script: str, *args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / script), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, env={**os.environ, **(env or {})})
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 @pytest.fixture(scope="module")

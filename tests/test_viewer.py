@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import base64
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,9 +12,8 @@ from src.viewer.data import build_view_data, run_model
 from src.viewer.features import average_ranks, bracket_depth, inside_quotes, rank_units, run_length
 from src.viewer.page import render_page
 from src.vocab import CharVocab
+from tests.scripts import assert_one_line_error, run
 from tests.viewer_page import feature_text, page_data, save_model
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_quote_and_bracket_features_count_what_has_been_read_so_far():
@@ -129,15 +125,10 @@ def test_a_two_by_1024_model_on_2000_characters_fits_the_size_budget(tmp_path, u
     text = feature_text(2000)
     save_model(tmp_path / "big.pt", text, hidden_size=1024)
     (tmp_path / "text.txt").write_text(text, encoding="utf-8")
-    result = run_visualize("--checkpoint", "big.pt", "--text-file", "text.txt", "--units", units, cwd=tmp_path)
+    result = run("visualize.py", "--checkpoint", "big.pt", "--text-file", "text.txt", "--units", units, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     size = (tmp_path / "viewer.html").stat().st_size
     assert size <= budget, size
-
-
-def run_visualize(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "visualize.py"), *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
 
 
 @pytest.mark.parametrize("case, fragment", [
@@ -160,7 +151,4 @@ def test_bad_input_is_a_one_line_error(tmp_path, case, fragment):
         (tmp_path / "model.pt").write_bytes(b"not a checkpoint")
     (tmp_path / "empty.txt").write_text("", encoding="utf-8")
     (tmp_path / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
-    result = run_visualize(*args, cwd=tmp_path)
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], result.stderr
+    assert_one_line_error(run("visualize.py", *args, cwd=tmp_path), fragment)

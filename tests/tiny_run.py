@@ -22,3 +22,10 @@ def tiny_config(tmp_path: Path, **overrides) -> TrainConfig:
 def last_checkpoint(config: TrainConfig) -> dict:
     """The run's last.pt, loaded as a user would (weights_only)."""
     return torch.load(Path(config.checkpoint_dir) / "last.pt", weights_only=True)
+
+
+def resume_given(config: TrainConfig, **flags) -> dict:
+    """The flags a user types to resume `config`'s run in place (its folders and quiet settings), plus `flags`."""
+    return {"resume": True, "checkpoint_dir": config.checkpoint_dir, "plot": config.plot,
+            "diagnostics_plot": config.diagnostics_plot, "sample_length": config.sample_length,
+            "no_diagnostics": config.no_diagnostics, **flags}
