@@ -34,7 +34,7 @@ from src.corpus import load_corpus
 from src.device import resolve_device
 from src.diagnostics import memory_curve, memory_span
 from src.model.rnn_model import ModelConfig
-from src.training import fit
+from src.run import fit
 from src.vocab import CharVocab
 
 

@@ -40,20 +40,32 @@ class WindowDataset:
         window = self.windows[index]
         return window[:-1], window[1:]
 
-    def num_batches(self, batch_size: int) -> int:
-        """Batches per epoch (the last one may be smaller)."""
-        return -(-len(self) // batch_size)
+    def usable(self, world_size: int) -> int:
+        """Windows used per epoch: all of them, less the fewer than `world_size` that cannot be shared evenly."""
+        return len(self) - len(self) % world_size
 
-    def batches(self, batch_size: int, epoch_seed: int, start_batch: int = 0) -> Iterator[tuple[Tensor, Tensor]]:
-        """One epoch of (inputs (B, T), targets (B, T)) batches in a shuffled order.
+    def num_batches(self, batch_size: int, world_size: int = 1) -> int:
+        """Global batches of `world_size` x `batch_size` windows per epoch (the last one may be smaller)."""
+        return -(-self.usable(world_size) // (batch_size * world_size))
+
+    def batches(self, batch_size: int, epoch_seed: int, start_batch: int = 0, rank: int = 0,
+                world_size: int = 1) -> Iterator[tuple[Tensor, Tensor]]:
+        """One epoch of (inputs (B, T), targets (B, T)) batches in a shuffled order: this rank's share.
 
         The order depends only on `epoch_seed`, so a resumed run can regenerate it and skip the
-        `start_batch` batches it already trained on.
+        `start_batch` global batches it already trained on. With several ranks, global batch k is
+        the windows order[k G : (k + 1) G], G = world_size x batch_size, and rank r takes the r-th
+        of its `world_size` equal parts: the ranks together see exactly the batches of one process
+        with batch size G (the last, smaller batch is split evenly too, which is why fewer than
+        `world_size` windows may be left out of an epoch).
         """
         generator = torch.Generator().manual_seed(epoch_seed)
         order = torch.randperm(len(self), generator=generator)
-        for first in range(start_batch * batch_size, len(self), batch_size):
-            window = self.windows[order[first:first + batch_size]]
+        usable, global_batch = self.usable(world_size), batch_size * world_size
+        for first in range(start_batch * global_batch, usable, global_batch):
+            chosen = order[first:min(first + global_batch, usable)]
+            share = len(chosen) // world_size
+            window = self.windows[chosen[rank * share:(rank + 1) * share]]
             yield window[:, :-1], window[:, 1:]
 
 
@@ -76,11 +88,17 @@ class StreamDataset:
         self.inputs = ids[: streams * stream_len].view(streams, stream_len)
         self.targets = ids[1: streams * stream_len + 1].view(streams, stream_len)
 
-    def num_batches(self, batch_size: int) -> int:
-        """Windows per stream (the last may be shorter); `batch_size` is fixed by the layout."""
+    def num_batches(self, batch_size: int, world_size: int = 1) -> int:
+        """Windows per stream (the last may be shorter); the batch is fixed by the layout."""
         return -(-self.inputs.shape[1] // self.seq_len)
 
-    def batches(self, batch_size: int, epoch_seed: int, start_batch: int = 0) -> Iterator[tuple[Tensor, Tensor]]:
-        """(inputs (B, T), targets (B, T)) windows in reading order, from window `start_batch` on."""
+    def batches(self, batch_size: int, epoch_seed: int, start_batch: int = 0, rank: int = 0,
+                world_size: int = 1) -> Iterator[tuple[Tensor, Tensor]]:
+        """(inputs (B, T), targets (B, T)) windows in reading order, from window `start_batch` on.
+
+        With several ranks the streams are divided among them: rank r reads streams
+        [r B, (r + 1) B) of the world_size x B, B = `batch_size`, and carries its own states.
+        """
+        rows = slice(rank * batch_size, (rank + 1) * batch_size) if world_size > 1 else slice(None)
         for start in range(start_batch * self.seq_len, self.inputs.shape[1], self.seq_len):
-            yield self.inputs[:, start:start + self.seq_len], self.targets[:, start:start + self.seq_len]
+            yield self.inputs[rows, start:start + self.seq_len], self.targets[rows, start:start + self.seq_len]

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from src.distributed import World, sum_over_ranks
 from src.precision import autocast
 
 
@@ -61,35 +62,44 @@ def _summed_loss(model: nn.Module, inputs: Tensor, targets: Tensor, hidden: Tens
 
 
 def evaluate(model: nn.Module, ids: Tensor, batch_size: int, seq_len: int, device: torch.device,
-             precision: str = "fp32", adapt: Callable[[Tensor], None] | None = None) -> Evaluation:
+             precision: str = "fp32", adapt: Callable[[Tensor], None] | None = None,
+             world: World = World()) -> Evaluation:
     """Mean loss of predicting ids[1:] from the text before each of them.
 
     `adapt`, if given, is called with each window's mean loss right after that window is scored
     (dynamic evaluation: it may update the model, which then scores the next windows).
+
+    With several ranks (`world`) the layout is the same `batch_size` streams; rank r scores
+    streams r, r + N, ... (and the tail, if it holds the last stream) and the summed losses are
+    added up over the ranks, so the figure is the one process's, every character scored once.
     """
     n_predict = ids.numel() - 1
     if n_predict < 1:
         raise ValueError("evaluation needs at least two characters")
+    if adapt is not None and world.distributed:
+        raise ValueError("dynamic evaluation runs in one process")
     was_training = model.training
     model.eval()
     streams = max(1, min(batch_size, n_predict))
     stream_len = n_predict // streams
-    inputs = ids[: streams * stream_len].view(streams, stream_len).to(device)
-    targets = ids[1: streams * stream_len + 1].view(streams, stream_len).to(device)
+    mine = list(range(world.rank, streams, world.size))  # this rank's streams
+    inputs = ids[: streams * stream_len].view(streams, stream_len)[mine].to(device)
+    targets = ids[1: streams * stream_len + 1].view(streams, stream_len)[mine].to(device)
     total, hidden = 0.0, None
     with torch.inference_mode(adapt is None):
-        for start in range(0, stream_len, seq_len):
+        for start in range(0, stream_len if mine else 0, seq_len):
             loss, hidden = _summed_loss(model, inputs[:, start:start + seq_len], targets[:, start:start + seq_len],
                                         hidden, precision, adapt)
             total += loss
-        # The remainder continues the last stream, whose state is hidden[:, -1].
-        tail_start = streams * stream_len
-        last_hidden = hidden[:, -1:].contiguous()
-        for start in range(tail_start, n_predict, seq_len):
-            stop = min(start + seq_len, n_predict)
-            loss, last_hidden = _summed_loss(model, ids[start:stop].view(1, -1).to(device),
-                                             ids[start + 1:stop + 1].view(1, -1).to(device), last_hidden, precision,
-                                             adapt)
-            total += loss
+        if mine and mine[-1] == streams - 1:
+            # The remainder continues the last stream, whose state is hidden[:, -1].
+            last_hidden = hidden[:, -1:].contiguous()
+            for start in range(streams * stream_len, n_predict, seq_len):
+                stop = min(start + seq_len, n_predict)
+                loss, last_hidden = _summed_loss(model, ids[start:stop].view(1, -1).to(device),
+                                                 ids[start + 1:stop + 1].view(1, -1).to(device), last_hidden,
+                                                 precision, adapt)
+                total += loss
     model.train(was_training)
+    total = sum_over_ranks(world, [total], device)[0]
     return Evaluation(loss=total / n_predict, characters=n_predict)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType, TracebackType
 
 
@@ -20,8 +21,12 @@ class GracefulInterrupt:
     KeyboardInterrupt at once, for the impatient.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, any_rank: Callable[[bool], bool] = bool) -> None:
+        """`any_rank(flag)` says whether any process of the run has the flag (src/distributed.py); with
+        several ranks a stop must happen at the same boundary everywhere.
+        """
         self.requested = False
+        self._any_rank = any_rank
         self._previous = None
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
@@ -32,8 +37,8 @@ class GracefulInterrupt:
               "(Ctrl-C again to abort)", flush=True)
 
     def check(self) -> None:
-        """A phase boundary: raise StopRequested if Ctrl-C was pressed since the run started."""
-        if self.requested:
+        """A phase boundary: raise StopRequested if Ctrl-C was pressed (in any rank) since the run started."""
+        if self._any_rank(self.requested):
             raise StopRequested
 
     def __enter__(self) -> GracefulInterrupt:

@@ -13,6 +13,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from src.distributed import World, gather
+
 
 @dataclass
 class Progress:
@@ -29,6 +31,7 @@ class Progress:
     epoch_train_losses: list[float] = field(default_factory=list)
     epoch_valid_losses: list[float] = field(default_factory=list)
     diagnostics: list[dict[str, Any]] = field(default_factory=list)  # DiagnosticsRecord.to_dict() each time
+    finished: bool = False  # the last epoch was trained and best.pt tested: nothing left to resume
 
 
 def rng_state(device: torch.device) -> dict[str, Tensor]:
@@ -48,3 +51,38 @@ def set_rng_state(state: dict[str, Tensor], device: torch.device) -> None:
     torch.set_rng_state(state["torch"])
     if device.type != "cpu" and device.type in state:
         torch.get_device_module(device.type).set_rng_state(state[device.type], device)
+
+
+def gather_rank_states(world: World, device: torch.device, carried_hidden: Tensor | None) -> dict[str, Any]:
+    """The per-process part of a checkpoint, from every rank: RNG states and carried hidden states.
+
+    Each rank draws its own dropout masks and (stateful mode) carries the states of its own
+    streams, so all of them are saved: "rng" (rank 0's, what a single process restores),
+    "rng_ranks" (one per rank) and "carried_hidden", the ranks' (L, B, H) states concatenated
+    along the batch into (L, world x B, H), the layout of one process with every stream.
+    """
+    rngs = gather(world, rng_state(device))
+    carried = gather(world, carried_hidden.cpu() if carried_hidden is not None else None)
+    return {"rng": rngs[0], "rng_ranks": rngs, "world_size": world.size,
+            "carried_hidden": torch.cat(carried, dim=1) if carried[0] is not None else None}
+
+
+def restore_rank_states(state: dict[str, Any], world: World, device: torch.device, batch_size: int,
+                        seed: int) -> Tensor | None:
+    """Set this rank's RNG from a checkpoint and return its carried hidden states (or None).
+
+    With the world size the checkpoint was written with, every rank gets its own RNG state back
+    (an exact resume). With another, rank 0 takes the first state and the others are re-seeded
+    from (seed, rank, step): the data order is unchanged, only dropout masks differ.
+    """
+    rngs = state.get("rng_ranks", [state["rng"]])
+    if len(rngs) == world.size:
+        set_rng_state(rngs[world.rank], device)
+    elif world.main:
+        set_rng_state(rngs[0], device)
+    else:
+        torch.manual_seed(seed + 1_000_003 * world.rank + state["progress"]["step"])
+    carried = state.get("carried_hidden")
+    if carried is None:
+        return None
+    return carried[:, world.rank * batch_size:(world.rank + 1) * batch_size].to(device)

@@ -20,38 +20,41 @@ from tqdm import tqdm
 
 from src.autosave import Autosave
 from src.budget import Budget
-from src.checkpoint import load_checkpoint, save_checkpoint
-from src.config import TrainConfig, merge_for_resume
+from src.checkpoint import save_checkpoint
+from src.config import TrainConfig
 from src.corpus import load_corpus
 from src.dataset import StreamDataset, WindowDataset
 from src.device import resolve_device
 from src.diagnostics import measure
+from src.distributed import ForwardWithStates, World, any_rank, join, sum_over_ranks, wrap
 from src.errors import UserError
 from src.evaluation import evaluate, next_char_loss
-from src.interrupt import GracefulInterrupt, StopRequested
+from src.interrupt import GracefulInterrupt
 from src.metrics_log import MetricsLog
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from src.optimizer import build_optimizer
 from src.plotting import plot_diagnostics, plot_loss_curve
 from src.precision import autocast, resolve_precision
 from src.regularisers import StatePenalties
-from src.run_report import describe, test_best
-from src.run_state import Progress, rng_state, set_rng_state
+from src.run_state import Progress, gather_rank_states, restore_rank_states
 from src.sampling import SamplingOptions, encode_prompt, generate
 from src.schedule import LRSchedule
 from src.vocab import CharVocab
 
 SAMPLE_PROMPT = "The "
-EXIT_INTERRUPTED = 130  # the shell's convention for "stopped by SIGINT"
 
 
 class Trainer:
     """Holds a run's objects so that each phase (step, epoch end, test) is a short method."""
 
     def __init__(self, config: TrainConfig, resume_state: dict[str, Any] | None,
-                 model_class: type[torch.nn.Module] = RNNLanguageModel) -> None:
-        """`model_class` is ours; `bench/anchors.py` passes library RNNs with the same interface."""
-        self.device = resolve_device(config.device)
+                 model_class: type[torch.nn.Module] = RNNLanguageModel, world: World = World()) -> None:
+        """`model_class` is ours; `bench/anchors.py` passes library RNNs with the same interface.
+
+        `world`: this process's place in a torchrun launch (src/distributed.py); one process by default.
+        """
+        self.world = world
+        self.device = join(world, resolve_device(config.device))
         # Record the precision actually used, so a resumed run keeps it on any machine.
         config = replace(config, precision=resolve_precision(config.precision, self.device))
         self.config = config
@@ -64,7 +67,8 @@ class Trainer:
         self.vocab = CharVocab(resume_state["vocab"]) if resume_state else CharVocab.from_text(corpus.train)
         train_ids = self.vocab.encode(corpus.train)
         if config.train_mode == "stateful":
-            self.train_data: WindowDataset | StreamDataset = StreamDataset(train_ids, config.seq_len, config.batch_size)
+            self.train_data: WindowDataset | StreamDataset = StreamDataset(train_ids, config.seq_len,
+                                                                           config.batch_size * world.size)
         else:
             self.train_data = WindowDataset(train_ids, config.seq_len, config.window_stride)
         # Stateful mode: the state at the end of the last batch, where the next batch continues.
@@ -83,9 +87,14 @@ class Trainer:
                                         config.weight_drop, config.recurrent_weight, config.zoneout)
         self.model_class = model_class
         self.model = model_class(self.model_config).to(self.device)
+        if world.rank > 0:  # the same initial weights everywhere, but each rank its own dropout masks
+            torch.manual_seed(config.seed + 1_000_003 * world.rank)
         self.optimizer = build_optimizer(self.model, config.lr, config.weight_decay)
         self.penalties = StatePenalties(config.ar, config.tar, config.norm_stabiliser)
-        self.steps_per_epoch = self.train_data.num_batches(config.batch_size)
+        # What the training step calls: the model, through DDP's gradient averaging with several ranks.
+        self.step_module = wrap(world, ForwardWithStates(self.model) if self.penalties.active else self.model,
+                                self.device)
+        self.steps_per_epoch = self.train_data.num_batches(config.batch_size, world.size)
         self.natural_end = config.epochs * self.steps_per_epoch  # where the schedule ends without a budget
         self.lr_schedule = LRSchedule(config.lr_schedule, config.warmup_steps, total_steps=self.natural_end)
         self.scheduler = LambdaLR(self.optimizer, self.lr_schedule)  # restoring it restores lr_schedule too
@@ -94,11 +103,12 @@ class Trainer:
             self._restore(resume_state)
             if config.epochs > resume_state["config"]["epochs"]:  # an extension: decay from here to the new end
                 self.lr_schedule.replan_from(self.progress.step)
+            self.progress.finished = False  # until this invocation has tested
         self.budget = Budget(config.max_steps, config.max_minutes, start_step=self.progress.step)
         self.autosave = Autosave(config.save_every)
         self.plan_schedule()
         self.metrics = MetricsLog(self.checkpoint_dir / "metrics.jsonl",
-                                  resumed_at_step=self.progress.step if resume_state else None)
+                                  resumed_at_step=self.progress.step if resume_state else None, enabled=world.main)
 
     # --- checkpoints ---------------------------------------------------------------------------
     def _restore(self, state: dict[str, Any]) -> None:
@@ -106,9 +116,8 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.progress = Progress(**state["progress"])
-        set_rng_state(state["rng"], self.device)
-        carried = state.get("carried_hidden")
-        self.carried_hidden = carried.to(self.device) if carried is not None else None
+        self.carried_hidden = restore_rank_states(state, self.world, self.device, self.config.batch_size,
+                                                  self.config.seed)
 
     def _state(self) -> dict[str, Any]:
         return {
@@ -119,16 +128,16 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "progress": asdict(self.progress),
-            "rng": rng_state(self.device),
-            "carried_hidden": self.carried_hidden,
+            **gather_rank_states(self.world, self.device, self.carried_hidden),
         }
 
     def save(self, best: bool) -> None:
-        """Write last.pt (and best.pt when validation improved)."""
+        """Write last.pt (and best.pt when validation improved). Every rank calls it; rank 0 writes."""
         state = self._state()
-        save_checkpoint(state, self.checkpoint_dir / "last.pt")
-        if best:
-            save_checkpoint(state, self.checkpoint_dir / "best.pt")
+        if self.world.main:
+            save_checkpoint(state, self.checkpoint_dir / "last.pt")
+            if best:
+                save_checkpoint(state, self.checkpoint_dir / "best.pt")
         self.autosave.saved()
 
     def plot_losses(self) -> None:
@@ -138,13 +147,17 @@ class Trainer:
 
     # --- training ------------------------------------------------------------------------------
     def train_step(self, inputs: Tensor, targets: Tensor) -> tuple[float, float]:
-        """One Adam step on a batch; returns (loss in nats, gradient norm before clipping)."""
+        """One Adam step on this rank's batch; returns (its loss in nats, the gradient norm before clipping).
+
+        With several ranks, backward() leaves every rank the gradient averaged over all of them.
+        The learning rate for the next step is set afterwards, by `agree_after_step`.
+        """
         inputs, targets = inputs.to(self.device), targets.to(self.device)
         with autocast(self.device, self.config.precision):
             if self.penalties.active:
-                logits, hidden, states = self.model.forward_with_states(inputs, self.carried_hidden)
+                logits, hidden, states = self.step_module(inputs, self.carried_hidden)
             else:
-                logits, hidden = self.model(inputs, self.carried_hidden)
+                logits, hidden = self.step_module(inputs, self.carried_hidden)
         if self.config.train_mode == "stateful":
             # Carry the state, not its history: backprop stops at this window's start.
             self.carried_hidden = hidden.detach().float()
@@ -155,35 +168,50 @@ class Trainer:
         max_norm = self.config.grad_clip if self.config.grad_clip > 0 else math.inf
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)
         self.optimizer.step()
-        self.scheduler.step()
         return loss.item(), float(grad_norm)
 
     def plan_schedule(self) -> None:
         """End the LR schedule where this invocation's budget will end training (see src/budget.py)."""
         self.lr_schedule.total_steps = self.budget.horizon(self.progress.step, self.natural_end)
 
+    def agree_after_step(self, loss: float, stop: GracefulInterrupt) -> tuple[float, bool, bool]:
+        """After a step: (the loss averaged over ranks, stop now?, save now?), and the next step's LR.
+
+        Every rank must stop, save and anneal at the same step, but clocks and Ctrl-C differ per
+        process, so the votes (and the budget's estimate of where the schedule ends) are summed
+        over the ranks in one all-reduce. For one process the values are used as they are.
+        """
+        p, n = self.progress, self.world.size
+        votes = [loss, float(stop.requested or self.budget.spent(p.step)), float(self.autosave.due()),
+                 float(self.budget.horizon(p.step, self.natural_end))]
+        loss_sum, stop_votes, save_votes, horizons = sum_over_ranks(self.world, votes, self.device)
+        self.lr_schedule.total_steps = round(horizons / n)
+        self.scheduler.step()
+        return loss_sum / n, stop_votes > 0, save_votes > 0
+
     def run_epoch_batches(self, stop: GracefulInterrupt) -> None:
         """Train on the rest of the current epoch, or until a budget or Ctrl-C stops it."""
         c, p = self.config, self.progress
         bar = tqdm(total=self.steps_per_epoch, initial=p.batch_in_epoch, desc=f"epoch {p.epoch + 1}/{c.epochs}",
-                   unit="step", dynamic_ncols=True, leave=False, mininterval=1.0)
+                   unit="step", dynamic_ncols=True, leave=False, mininterval=1.0, disable=not self.world.main)
         batches = self.train_data.batches(c.batch_size, epoch_seed=c.seed * 1_000_003 + p.epoch,
-                                          start_batch=p.batch_in_epoch)
+                                          start_batch=p.batch_in_epoch, rank=self.world.rank,
+                                          world_size=self.world.size)
         if p.batch_in_epoch == 0:
             self.carried_hidden = None  # every epoch starts each stream from a zero state
         window_loss, window_steps = 0.0, 0
         for inputs, targets in batches:
-            self.plan_schedule()
             tick = time.perf_counter()
             loss, grad_norm = self.train_step(inputs, targets)
             seconds = time.perf_counter() - tick
             p.train_seconds += seconds
             p.step += 1
             p.batch_in_epoch += 1
+            loss, stop_now, save_now = self.agree_after_step(loss, stop)
             p.epoch_loss_sum += loss
             p.step_losses.append(loss)
             window_loss, window_steps = window_loss + loss, window_steps + 1
-            chars_per_s = inputs.numel() / seconds
+            chars_per_s = inputs.numel() * self.world.size / seconds  # all ranks together
             bar.update(1)
             bar.set_postfix(loss=f"{p.epoch_loss_sum / p.batch_in_epoch:.4f}", chars_per_s=f"{chars_per_s:,.0f}",
                             refresh=False)  # the bar redraws at most once a second, not every step
@@ -194,13 +222,13 @@ class Trainer:
                 window_loss, window_steps = 0.0, 0
             if not math.isfinite(loss):
                 raise UserError(f"the training loss became {loss} at step {p.step}; lower --lr or --grad-clip")
-            if not c.no_diagnostics and c.diagnostics_every and p.step % c.diagnostics_every == 0:
+            if not c.no_diagnostics and c.diagnostics_every and p.step % c.diagnostics_every == 0 and self.world.main:
                 bar.write(self.take_diagnostics())
-            if self.autosave.due():
+            if save_now:
                 self.save(best=False)
-                bar.write(f"saved {self.checkpoint_dir / 'last.pt'} at step {p.step} (mid-epoch: every "
-                          f"{c.save_every:g} minutes)")
-            if stop.requested or self.budget.spent(p.step):
+                self.say(f"saved {self.checkpoint_dir / 'last.pt'} at step {p.step} (mid-epoch: every "
+                         f"{c.save_every:g} minutes)", bar)
+            if stop_now:
                 break
         bar.close()
 
@@ -214,7 +242,8 @@ class Trainer:
         complete = p.batch_in_epoch >= self.steps_per_epoch
         epoch_number = p.epoch + 1
         train_loss = p.epoch_loss_sum / max(1, p.batch_in_epoch)
-        valid = evaluate(self.model, self.valid_ids, c.batch_size, c.seq_len, self.device, c.precision)
+        valid = evaluate(self.model, self.valid_ids, c.batch_size, c.seq_len, self.device, c.precision,
+                         world=self.world)
         improved = valid.loss < p.best_valid_loss
         p.best_valid_loss = min(p.best_valid_loss, valid.loss)
         p.epoch_steps.append(p.step)
@@ -227,19 +256,34 @@ class Trainer:
                            valid_loss=valid.loss, valid_bpc=valid.bpc, valid_ppl=valid.perplexity, lr=lr,
                            epoch_seconds=epoch_seconds, train_seconds=p.train_seconds)
         partial = "" if complete else " (partial)"
-        print(f"epoch {epoch_number}/{c.epochs}{partial} | step {p.step} | train {train_loss:.4f} | "
-              f"valid {valid.loss:.4f} nats {valid.bpc:.4f} bpc ppl {valid.perplexity:.2f} | lr {lr:.2e} | "
-              f"{epoch_seconds:.1f}s{' | best' if improved else ''}", flush=True)
+        self.say(f"epoch {epoch_number}/{c.epochs}{partial} | step {p.step} | train {train_loss:.4f} | "
+                 f"valid {valid.loss:.4f} nats {valid.bpc:.4f} bpc ppl {valid.perplexity:.2f} | lr {lr:.2e} | "
+                 f"{epoch_seconds:.1f}s{' | best' if improved else ''}")
         self.save(best=improved)
         stop.check()
         if not c.no_diagnostics and not c.diagnostics_every:
-            print(self.take_diagnostics(), flush=True)
+            if self.world.main:  # measured on one copy of the model: the others wait at the next check
+                self.say(self.take_diagnostics())
             self.save(best=False)  # last.pt keeps the diagnostics history (a resumed plot continues it)
             stop.check()
-        self.plot_losses()
-        if c.sample_length:
-            print(f"--- sample ---\n{self.sample(seed=c.seed + epoch_number)}\n--------------", flush=True)
+        if self.world.main:
+            self.plot_losses()
+            if c.sample_length:
+                self.say(f"--- sample ---\n{self.sample(seed=c.seed + epoch_number)}\n--------------")
         stop.check()
+
+    def say(self, message: str, bar: tqdm | None = None) -> None:
+        """Print a line of the training log (rank 0 only), above the progress bar if one is showing."""
+        if not self.world.main:
+            return
+        if bar is not None:
+            bar.write(message)
+        else:
+            print(message, flush=True)
+
+    def budget_spent(self) -> bool:
+        """Whether a budget has ended this invocation, agreed by every rank."""
+        return any_rank(self.world, self.budget.spent(self.progress.step), self.device)
 
     def take_diagnostics(self) -> str:
         """Measure the diagnostics on the validation split, log and plot them; returns the summary line."""
@@ -261,43 +305,3 @@ class Trainer:
         generator = torch.Generator().manual_seed(seed)
         text = generate(self.model, self.vocab, ids, self.config.sample_length, SamplingOptions(), generator)
         return prompt + "".join(text)
-
-
-def fit(config: TrainConfig, given: dict[str, Any], model_class: type[torch.nn.Module] = RNNLanguageModel) -> int:
-    """Run (or resume) training as configured; returns the process exit code.
-
-    `given` holds the flags typed on the command line; with --resume they override only the
-    run-control settings of the checkpoint's config (see `merge_for_resume`).
-    """
-    resume_state = None
-    if config.resume:
-        resume_state = load_checkpoint(Path(config.checkpoint_dir) / "last.pt")
-        config = merge_for_resume(resume_state["config"], given)
-        done = resume_state["progress"]["epoch"]
-        if done >= config.epochs:
-            raise UserError(f"the run in {config.checkpoint_dir} is finished ({done} of {config.epochs} epochs); to "
-                            f"train it longer, resume with --epochs larger than {config.epochs}")
-    trainer = Trainer(config, resume_state, model_class)
-    describe(trainer)
-    p = trainer.progress
-    if resume_state:
-        print(f"resumed from {Path(config.checkpoint_dir) / 'last.pt'} at epoch {p.epoch + 1}, step {p.step}")
-    with GracefulInterrupt() as stop:
-        try:
-            while p.epoch < config.epochs and not trainer.budget.spent(p.step):
-                epoch_started = time.monotonic()
-                trainer.run_epoch_batches(stop)
-                stop.check()
-                trainer.end_epoch(time.monotonic() - epoch_started, stop)
-                if trainer.budget.spent(p.step):
-                    print(f"budget reached at step {p.step} (--max-steps/--max-minutes): stopping", flush=True)
-                    break
-            test_best(trainer)
-            stop.check()
-        except StopRequested:
-            trainer.save(best=False)
-            trainer.plot_losses()
-            print(f"stopped at step {p.step}: saved {Path(config.checkpoint_dir) / 'last.pt'} and "
-                  f"{config.plot}; continue with --resume", flush=True)
-            return EXIT_INTERRUPTED
-    return 0

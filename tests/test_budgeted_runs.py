@@ -8,8 +8,8 @@ import pytest
 
 import src.training
 from src.budget import Budget
+from src.run import fit
 from src.schedule import FINAL_FRACTION
-from src.training import fit
 from tests.tiny_run import last_checkpoint, tiny_config
 
 

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from src.model.layernorm_cell import EPS, LayerNormRNNCell, LayerNormTanhRecurrence
 from src.model.rnn_model import ModelConfig, RNNLanguageModel, autograd_recurrence
 from src.model.stepper import RNNStepper
-from src.training import fit
+from src.run import fit
 from tests.cell_agreement import assert_implementations_agree, assert_sampling_follows_the_forward_pass
 from tests.tiny_run import last_checkpoint, tiny_config
 

@@ -15,8 +15,8 @@ from src.autosave import Autosave
 from src.config import TrainConfig, merge_for_resume
 from src.errors import UserError
 from src.metrics_log import MetricsLog
+from src.run import fit
 from src.schedule import FINAL_FRACTION, LRSchedule
-from src.training import fit
 from tests.scripts import ROOT, TINY_MODEL, assert_one_line_error, run
 from tests.textgen import make_corpus
 from tests.tiny_run import last_checkpoint, resume_given, tiny_config

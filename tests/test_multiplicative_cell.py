@@ -7,7 +7,7 @@ import torch
 
 from src.model.multiplicative_cell import MultiplicativeRNNCell, MultiplicativeTanhRecurrence
 from src.model.rnn_model import ModelConfig, RNNLanguageModel, autograd_recurrence
-from src.training import fit
+from src.run import fit
 from tests.cell_agreement import assert_implementations_agree, assert_sampling_follows_the_forward_pass
 from tests.tiny_run import last_checkpoint, tiny_config
 

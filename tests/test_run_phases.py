@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
+import src.run_report
 import src.training
 from src.config import TrainConfig
 from src.interrupt import GracefulInterrupt
-from src.training import EXIT_INTERRUPTED, Trainer, fit
+from src.run import EXIT_INTERRUPTED, fit
+from src.training import Trainer
 from tests.no_float64_device import NoFloat64Device
 from tests.tiny_run import last_checkpoint, tiny_config
 
@@ -44,17 +46,19 @@ def test_the_epoch_is_checkpointed_before_a_failing_optional_phase(tmp_path, mon
 
 
 def interrupt_during(monkeypatch, name: str, call: int = 1) -> None:
-    """Make the `call`-th call of src.training's `name` arrive with a Ctrl-C (SIGINT) pending."""
-    original = getattr(src.training, name)
+    """Make the `call`-th call of `name` by the run (src.training or src.run_report) arrive with a Ctrl-C pending."""
     calls = []
+    for module in (src.training, src.run_report):
+        if not hasattr(module, name):
+            continue
 
-    def with_ctrl_c(*args, **kwargs):
-        calls.append(name)
-        if len(calls) == call:
-            signal.raise_signal(signal.SIGINT)
-        return original(*args, **kwargs)
+        def with_ctrl_c(*args, original=getattr(module, name), **kwargs):
+            calls.append(name)
+            if len(calls) == call:
+                signal.raise_signal(signal.SIGINT)
+            return original(*args, **kwargs)
 
-    monkeypatch.setattr(src.training, name, with_ctrl_c)
+        monkeypatch.setattr(module, name, with_ctrl_c)
 
 
 @pytest.mark.parametrize("phase, function, call", [("validation", "evaluate", 1), ("diagnostics", "measure", 1),

@@ -9,7 +9,7 @@ from src.config import TrainConfig
 from src.errors import UserError
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from src.model.zoneout_cell import ZoneoutRNNCell, ZoneoutTanhRecurrence
-from src.training import fit
+from src.run import fit
 from tests.cell_agreement import assert_implementations_agree
 from tests.tiny_run import last_checkpoint, tiny_config
 
