@@ -30,8 +30,11 @@ class TrainConfig:
     """
 
     # --- data -----------------------------------------------------------------------------
-    data_dir: str = _opt("data/wikitext-2-raw", "folder with wiki.train.raw, wiki.valid.raw and wiki.test.raw; "
-                         "downloaded there if missing", group="data", metavar="DIR")
+    dataset: str = _opt("wikitext-2", "the corpus when no --data-file is given: WikiText-2 raw (10.9M training "
+                        "characters) or WikiText-103 raw (540M), from Hugging Face", group="data",
+                        choices=["wikitext-2", "wikitext-103"])
+    data_dir: str | None = _opt(None, "folder with wiki.train.raw, wiki.valid.raw and wiki.test.raw; downloaded "
+                                "there if missing (default: data/<dataset>-raw)", group="data", metavar="DIR")
     data_file: str | None = _opt(None, "train on this UTF-8 text file instead of WikiText-2, split contiguously "
                                  "into train/valid/test", group="data", metavar="PATH")
     valid_fraction: float = _opt(0.05, "with --data-file: fraction of the text used for validation", group="data")
@@ -158,6 +161,11 @@ class TrainConfig:
             raise UserError(f"--max-steps must be at least 1, got {self.max_steps}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise UserError(f"--max-minutes must be positive, got {self.max_minutes}")
+
+    @property
+    def wikitext_dir(self) -> str:
+        """--data-dir, or data/<dataset>-raw."""
+        return self.data_dir if self.data_dir is not None else f"data/{self.dataset}-raw"
 
     @property
     def window_stride(self) -> int:

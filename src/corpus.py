@@ -1,6 +1,8 @@
-"""Getting the text: WikiText-2 raw (local files or a Hugging Face download) or any UTF-8 file.
+"""Getting the text: WikiText-2 or WikiText-103 raw (local files or a Hugging Face download), or any UTF-8 file.
 
-The result is always three strings, train / valid / test. Nothing here knows about ids or tensors.
+`wikitext_folder` makes sure the three files are on disk; `load_corpus` reads them (or a text
+file, split) as three strings. Nothing here knows about ids or tensors: training reads the files
+through the id cache (src/corpus_ids.py), small tools read strings from here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from src.errors import UserError
 
 WIKITEXT_FILES = {"train": "wiki.train.raw", "valid": "wiki.valid.raw", "test": "wiki.test.raw"}
 HF_SPLITS = {"train": "train", "valid": "validation", "test": "test"}
+# --dataset -> (Hugging Face configuration of Salesforce/wikitext, name in messages)
+WIKITEXT_DATASETS = {"wikitext-2": ("wikitext-2-raw-v1", "WikiText-2"),
+                     "wikitext-103": ("wikitext-103-raw-v1", "WikiText-103")}
 
 
 @dataclass
@@ -84,19 +89,22 @@ def _hf_load_dataset(path: str, name: str) -> Any:
     return load_dataset(path, name)
 
 
-def download_wikitext2(data_dir: Path, load_dataset: Callable[[str, str], Any] = _hf_load_dataset) -> None:
-    """Download WikiText-2 raw v1 and write the three splits to `data_dir` as plain UTF-8 files.
+def download_wikitext(data_dir: Path, dataset: str = "wikitext-2",
+                      load_dataset: Callable[[str, str], Any] = _hf_load_dataset) -> None:
+    """Download WikiText-2 or -103 raw v1 and write the three splits to `data_dir` as plain UTF-8 files.
 
     `load_dataset` is a parameter so tests can hand in an in-memory stand-in; by default it is
-    Hugging Face `datasets.load_dataset`. Each file is written to a temporary name and renamed,
-    so an interrupted download never leaves a partial file that looks complete.
+    Hugging Face `datasets.load_dataset`. Each file is written row by row to a temporary name and
+    renamed, so an interrupted download never leaves a partial file that looks complete, and
+    WikiText-103's 540M characters are never one string.
     """
+    configuration, name = WIKITEXT_DATASETS[dataset]
     try:
-        dataset = load_dataset("Salesforce/wikitext", "wikitext-2-raw-v1")
+        splits = load_dataset("Salesforce/wikitext", configuration)
     except Exception as error:  # noqa: BLE001 - any failure here means "no data"; say so in one line
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise UserError(
-            f"WikiText-2 is not in {data_dir}/ and could not be downloaded ({reason[:160]}). "
+            f"{name} is not in {data_dir}/ and could not be downloaded ({reason[:160]}). "
             f"Put {', '.join(WIKITEXT_FILES.values())} there, point --data-dir at a folder "
             "holding them, or train on any UTF-8 text with --data-file PATH"
         ) from None
@@ -104,18 +112,30 @@ def download_wikitext2(data_dir: Path, load_dataset: Callable[[str, str], Any] =
     for split, filename in WIKITEXT_FILES.items():
         target = data_dir / filename
         partial = target.with_name(target.name + ".partial")
-        partial.write_text(rows_to_raw_text(dataset[HF_SPLITS[split]]["text"]), encoding="utf-8")
+        with partial.open("w", encoding="utf-8") as handle:
+            for row in splits[HF_SPLITS[split]]["text"]:
+                handle.write(rows_to_raw_text([row]))
         partial.replace(target)
 
 
-def load_wikitext2(data_dir: str, load_dataset: Callable[[str, str], Any] = _hf_load_dataset) -> Corpus:
-    """WikiText-2 raw from `data_dir`, downloading it there first if any split is missing."""
+def wikitext_folder(data_dir: str, dataset: str = "wikitext-2",
+                    load_dataset: Callable[[str, str], Any] = _hf_load_dataset) -> Path:
+    """The folder holding the dataset's three raw files, downloading them there first if any is missing."""
     folder = Path(data_dir)
     if not all((folder / f).is_file() for f in WIKITEXT_FILES.values()):
-        print(f"WikiText-2 raw not found in {folder}/: downloading it with Hugging Face datasets...")
-        download_wikitext2(folder, load_dataset)
+        print(f"{WIKITEXT_DATASETS[dataset][1]} raw not found in {folder}/: downloading it with Hugging Face "
+              "datasets...")
+        download_wikitext(folder, dataset, load_dataset)
+    return folder
+
+
+def load_wikitext2(data_dir: str, load_dataset: Callable[[str, str], Any] = _hf_load_dataset,
+                   dataset: str = "wikitext-2") -> Corpus:
+    """WikiText-2 (or -103) raw from `data_dir` as strings, downloading it there first if any split is missing."""
+    folder = wikitext_folder(data_dir, dataset, load_dataset)
     texts = {split: read_text(folder / filename) for split, filename in WIKITEXT_FILES.items()}
-    return Corpus(texts["train"], texts["valid"], texts["test"], source=f"WikiText-2 raw ({folder}/)")
+    return Corpus(texts["train"], texts["valid"], texts["test"],
+                  source=f"{WIKITEXT_DATASETS[dataset][1]} raw ({folder}/)")
 
 
 def load_corpus(config: TrainConfig) -> Corpus:
@@ -127,7 +147,7 @@ def load_corpus(config: TrainConfig) -> Corpus:
         test_fraction = 0.0 if config.test_file is not None else config.test_fraction
         corpus = load_text_file(config.data_file, config.valid_fraction, test_fraction)
     else:
-        corpus = load_wikitext2(config.data_dir)
+        corpus = load_wikitext2(config.wikitext_dir, dataset=config.dataset)
     if config.test_file is not None:
         corpus = replace(corpus, test=read_text(Path(config.test_file)),
                          source=f"{corpus.source}; test: {config.test_file}")

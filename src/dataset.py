@@ -1,5 +1,8 @@
 """From a long tensor of character ids to training batches (sliding windows).
 
+The ids may be compact (uint8 or uint16, viewing a memory map: src/id_cache.py); each batch is
+converted to int64 as it is made, so only batches ever exist as int64.
+
 A window is `seq_len + 1` consecutive ids: the model reads the first `seq_len` and is trained to
 predict the last `seq_len` (each input's next character, "teacher forcing"). Windows start every
 `stride` characters, so `stride < seq_len` gives overlapping windows.
@@ -65,7 +68,7 @@ class WindowDataset:
         for first in range(start_batch * global_batch, usable, global_batch):
             chosen = order[first:min(first + global_batch, usable)]
             share = len(chosen) // world_size
-            window = self.windows[chosen[rank * share:(rank + 1) * share]]
+            window = self.windows[chosen[rank * share:(rank + 1) * share]].long()
             yield window[:, :-1], window[:, 1:]
 
 
@@ -101,4 +104,5 @@ class StreamDataset:
         """
         rows = slice(rank * batch_size, (rank + 1) * batch_size) if world_size > 1 else slice(None)
         for start in range(start_batch * self.seq_len, self.inputs.shape[1], self.seq_len):
-            yield self.inputs[rows, start:start + self.seq_len], self.targets[rows, start:start + self.seq_len]
+            yield (self.inputs[rows, start:start + self.seq_len].long(),
+                   self.targets[rows, start:start + self.seq_len].long())

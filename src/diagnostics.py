@@ -202,10 +202,10 @@ def effective_memory(model: nn.Module, ids: Tensor, positions: list[int], contex
     differences between points of the curve are not blurred by which characters were sampled.
     """
     index = torch.tensor(positions)
-    targets = ids[index].to(device)
+    targets = ids[index].long().to(device)
     losses = []
     for k in contexts:
-        windows = torch.stack([ids[p - k:p] for p in positions]).to(device)  # (N, k)
+        windows = torch.stack([ids[p - k:p] for p in positions]).long().to(device)  # (N, k)
         with autocast(device, precision):
             logits, _ = model(windows)
         losses.append(next_char_loss(logits[:, -1:], targets.view(-1, 1)).item())
@@ -232,8 +232,8 @@ def measure(model: RNNLanguageModel, ids: Tensor, seq_len: int, device: torch.de
     n_predict = ids.numel() - 1
     seq_len = min(seq_len, n_predict)
     starts = evenly_spaced(GRADIENT_WINDOWS, 0, n_predict - seq_len + 1)
-    inputs = torch.stack([ids[s:s + seq_len] for s in starts])  # CPU: measured on the float64 CPU copy
-    targets = torch.stack([ids[s + 1:s + seq_len + 1] for s in starts])
+    inputs = torch.stack([ids[s:s + seq_len] for s in starts]).long()  # CPU: measured on the float64 CPU copy
+    targets = torch.stack([ids[s + 1:s + seq_len + 1] for s in starts]).long()
     grad_norms, states = gradient_through_time(model, inputs, targets)
     saturation, histograms = zip(*(saturation_and_histogram(layer) for layer in states))
     spectra = [recurrent_spectrum(cell.weight_hh) for cell in model.cells]

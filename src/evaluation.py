@@ -53,6 +53,7 @@ def next_char_loss(logits: Tensor, targets: Tensor, reduction: str = "mean") -> 
 def _summed_loss(model: nn.Module, inputs: Tensor, targets: Tensor, hidden: Tensor | None, precision: str,
                  adapt: Callable[[Tensor], None] | None) -> tuple[float, Tensor]:
     """The summed loss of one window (a float), then `adapt` on its mean, and the state to carry on."""
+    inputs, targets = inputs.long(), targets.long()  # the split may be compact ids (src/id_cache.py)
     with autocast(inputs.device, precision):
         logits, hidden = model(inputs, hidden)
     loss = next_char_loss(logits, targets, reduction="sum")

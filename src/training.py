@@ -22,11 +22,11 @@ from src.autosave import Autosave
 from src.budget import Budget
 from src.checkpoint import save_checkpoint
 from src.config import TrainConfig
-from src.corpus import load_corpus
+from src.corpus_ids import load_corpus_ids
 from src.dataset import StreamDataset, WindowDataset
 from src.device import resolve_device
 from src.diagnostics import measure
-from src.distributed import ForwardWithStates, World, any_rank, join, sum_over_ranks, wrap
+from src.distributed import ForwardWithStates, World, any_rank, barrier, join, sum_over_ranks, wrap
 from src.errors import UserError
 from src.evaluation import evaluate, next_char_loss
 from src.interrupt import GracefulInterrupt
@@ -61,11 +61,15 @@ class Trainer:
         self.checkpoint_dir = Path(config.checkpoint_dir)
         torch.manual_seed(config.seed)
 
-        corpus = load_corpus(config)
+        if not world.main:
+            barrier(world)  # rank 0 builds (or checks) the id cache first, so no two processes write it
+        corpus = load_corpus_ids(config, resume_state["vocab"] if resume_state else None)
+        if world.main:
+            barrier(world)
         self.source = corpus.source
-        self.train_chars = len(corpus.train)
-        self.vocab = CharVocab(resume_state["vocab"]) if resume_state else CharVocab.from_text(corpus.train)
-        train_ids = self.vocab.encode(corpus.train)
+        self.train_chars = corpus.train.numel()
+        self.vocab = CharVocab(corpus.chars)
+        train_ids = corpus.train
         if config.train_mode == "stateful":
             self.train_data: WindowDataset | StreamDataset = StreamDataset(train_ids, config.seq_len,
                                                                            config.batch_size * world.size)
@@ -73,8 +77,7 @@ class Trainer:
             self.train_data = WindowDataset(train_ids, config.seq_len, config.window_stride)
         # Stateful mode: the state at the end of the last batch, where the next batch continues.
         self.carried_hidden: Tensor | None = None
-        self.valid_ids = self.vocab.encode(corpus.valid)
-        self.test_ids = self.vocab.encode(corpus.test)
+        self.valid_ids, self.test_ids = corpus.valid, corpus.test
         if self.valid_ids.numel() < 2:
             raise UserError("the validation split has fewer than 2 characters; use a longer text")
         # An empty test split is fine (--test-fraction 0: the run reports validation only); one
