@@ -258,6 +258,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9, help="timed rounds per measurement (median)")
     parser.add_argument("--sample-length", type=int, default=300, help="characters per sampling measurement")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--tf32", choices=["on", "off"], default=None,
+                        help="CUDA: allow TF32 in both our matrix multiplies and cuDNN's RNN (on) or in neither "
+                             "(off); default: PyTorch's own defaults, which differ between the two")
     parser.add_argument("--quick", action="store_true", help="H=256 only, fewer rounds: under a minute")
     parser.add_argument("--json", metavar="PATH", help="also write the rows as a JSON list to PATH")
     args = parser.parse_args()
@@ -265,12 +268,16 @@ def main() -> None:
         args.hidden_sizes, args.rounds, args.sample_length = [256], 5, 200
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.tf32 is not None:
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = args.tf32 == "on"
     if "torch_rnn" not in args.impls or "fp32" not in args.precisions:
         parser.error("the ratios need the float32 torch_rnn reference: keep torch_rnn and fp32")
     device = resolve_device(args.device)
     for precision in args.precisions:
         resolve_precision(precision, device)  # bf16 where it is unsupported: a one-line error
 
+    if device.type == "cuda":
+        print(f"TF32: matmul {torch.backends.cuda.matmul.allow_tf32}, cuDNN {torch.backends.cudnn.allow_tf32}")
     print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads; "
           f"V={args.vocab_size} E={args.embedding_dim} L={args.num_layers} T={args.seq_len} B={args.batch_size}; "
           f"medians of {args.rounds} interleaved rounds")

@@ -280,3 +280,24 @@ class VisualizeConfig:
     def units_per_layer(self) -> int | None:
         """--units as a count; None for all."""
         return None if self.units == "all" else int(self.units)
+
+
+@dataclass
+class GpuCheckConfig:
+    """Everything `python gpu_check.py` can be told."""
+
+    device: str = _opt("cuda", "the device to check (cpu runs the same checks, smaller: how the checks are tested)")
+    hidden_sizes: str = _opt("512,1024", "hidden sizes of the speed comparison with torch.nn.RNN, comma-separated",
+                             metavar="H,H")
+    steps: int = _opt(60, "optimizer steps of each short training run (bf16 and fp32)")
+    workdir: str | None = _opt(None, "where to keep the runs' files (default: a temporary folder)", metavar="DIR")
+
+    def __post_init__(self) -> None:
+        try:
+            sizes = [int(h) for h in self.hidden_sizes.split(",")]
+        except ValueError:
+            sizes = []
+        if not sizes or min(sizes) < 1:
+            raise UserError(f"--hidden-sizes must be positive integers separated by commas, got {self.hidden_sizes!r}")
+        if self.steps < 1:
+            raise UserError(f"--steps must be at least 1, got {self.steps}")

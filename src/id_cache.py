@@ -33,7 +33,7 @@ import numpy as np
 from src.errors import UserError
 from src.vocab import UNK_ID
 
-CHUNK_CHARS = 1 << 24  # 16M characters per read: bounded memory whatever the file's size
+CHUNK_CHARS = 1 << 20  # 1M characters per read: memory stays bounded (and unfragmented) for any file size
 FORMAT = "rnn-from-scratch-ids/1"
 EDGE_BYTES = 1 << 20  # the source's first and last MiB go into its fingerprint
 
