@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from src.errors import UserError
+from src.id_cache import release_pages
 
 
 class WindowDataset:
@@ -32,7 +33,9 @@ class WindowDataset:
             )
         self.seq_len = seq_len
         self.stride = stride
+        self.ids = ids
         self.windows = ids.unfold(0, seq_len + 1, stride)  # (num_windows, seq_len + 1) view
+        self.offsets = torch.arange(seq_len + 1)
 
     def __len__(self) -> int:
         """Number of windows."""
@@ -68,7 +71,11 @@ class WindowDataset:
         for first in range(start_batch * global_batch, usable, global_batch):
             chosen = order[first:min(first + global_batch, usable)]
             share = len(chosen) // world_size
-            window = self.windows[chosen[rank * share:(rank + 1) * share]].long()
+            # Gathered from the flat ids (first character of window w: w * stride), not by indexing the
+            # overlapping `windows` view, which PyTorch would first copy whole: the entire text.
+            starts = chosen[rank * share:(rank + 1) * share] * self.stride
+            window = self.ids[starts.unsqueeze(1) + self.offsets].long()
+            release_pages()  # a memory-mapped text's resident pages stay those of one batch (src/id_cache.py)
             yield window[:, :-1], window[:, 1:]
 
 
