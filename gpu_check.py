@@ -22,7 +22,8 @@ from src.gpu_check import run_checks, summary_table
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Check a GPU (or any device) against the CPU's float64 reference: "
-                                                 "gradients, short bf16/fp32 runs, speed against torch.nn.RNN, DDP.")
+                                                 "gradients, short bf16/fp32 runs, speed against PyTorch's RNN "
+                                                 "layer, DDP.")
     add_dataclass_arguments(parser, GpuCheckConfig)
     config = GpuCheckConfig(**vars(parser.parse_args()))
     device = resolve_device(config.device)

@@ -287,7 +287,8 @@ class GpuCheckConfig:
     """Everything `python gpu_check.py` can be told."""
 
     device: str = _opt("cuda", "the device to check (cpu runs the same checks, smaller: how the checks are tested)")
-    hidden_sizes: str = _opt("512,1024", "hidden sizes of the speed comparison with torch.nn.RNN, comma-separated",
+    hidden_sizes: str = _opt("512,1024", "hidden sizes of the speed comparison with PyTorch's RNN layer, "
+                             "comma-separated",
                              metavar="H,H")
     steps: int = _opt(60, "optimizer steps of each short training run (bf16 and fp32)")
     workdir: str | None = _opt(None, "where to keep the runs' files (default: a temporary folder)", metavar="DIR")

@@ -7,7 +7,8 @@ through the id cache (src/corpus_ids.py), small tools read strings from here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -32,16 +33,23 @@ class Corpus:
     source: str
 
 
-def read_text(path: Path) -> str:
-    """Read a UTF-8 text file, with a one-line error for a missing or non-UTF-8 file."""
+@contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """Turn the ways reading a text file fails (missing, a folder, not UTF-8) into one-line errors."""
     try:
-        return path.read_text(encoding="utf-8")
+        yield
     except FileNotFoundError:
         raise UserError(f"data file not found: {path}") from None
     except IsADirectoryError:
         raise UserError(f"expected a text file but got a directory: {path}") from None
     except UnicodeDecodeError as error:
         raise UserError(f"{path} is not UTF-8 text (invalid byte at offset {error.start})") from None
+
+
+def read_text(path: Path) -> str:
+    """Read a UTF-8 text file, with a one-line error for a missing or non-UTF-8 file."""
+    with reading(path):
+        return path.read_text(encoding="utf-8")
 
 
 def split_text(text: str, valid_fraction: float, test_fraction: float) -> tuple[str, str, str]:

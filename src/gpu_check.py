@@ -6,7 +6,7 @@
 2. training    a short bf16 run and a short fp32 run on a generated text; the loss must fall,
                and the checkpoint written on the device must load and sample on the CPU
                (`generate.py --device cpu`); peak device memory is recorded
-3. speed       `bench.py` at the given sizes: our bptt loop against torch.nn.RNN (cuDNN on CUDA),
+3. speed       `bench.py` at the given sizes: our bptt loop against PyTorch's RNN layer (cuDNN on CUDA),
                fp32 and bf16, with TF32 set the same way (off) for both
 4. ddp         a 2-process torchrun run: on CUDA when two GPUs are present (NCCL), on the CPU with Gloo
 
@@ -20,7 +20,6 @@ import io
 import json
 import math
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ import torch
 
 from src.config import GpuCheckConfig, TrainConfig
 from src.model.rnn_model import CELLS, ModelConfig, RNNLanguageModel
+from src.practice_text import write_practice_text
 from src.run import fit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,19 +83,6 @@ def check_gradients(device: torch.device) -> list[CheckResult]:
     return results
 
 
-def write_practice_text(path: Path, characters: int = 200_000) -> Path:
-    """A deterministic English-like text to train on (no download needed)."""
-    rng = random.Random(0)
-    words = "the cat sat on a mat and saw red fox run over lazy dogs while birds sang in green trees".split()
-    lines, size = [], 0
-    while size < characters:
-        line = " ".join(rng.choice(words) for _ in range(rng.randint(4, 12))).capitalize() + ".\n"
-        lines.append(line)
-        size += len(line)
-    path.write_text("".join(lines), encoding="utf-8")
-    return path
-
-
 def check_training(device: torch.device, precision: str, steps: int, workdir: Path) -> CheckResult:
     """A short run in `precision` on `device`; then its checkpoint sampled on the CPU by generate.py."""
     name = f"training: {precision}, checkpoint -> CPU -> generate.py"
@@ -126,7 +113,7 @@ def check_training(device: torch.device, precision: str, steps: int, workdir: Pa
 
 
 def check_speed(device: torch.device, hidden_sizes: list[int], workdir: Path) -> list[CheckResult]:
-    """bench.py's training-speed ratios of our bptt loop to torch.nn.RNN, TF32 off for both."""
+    """bench.py's training-speed ratios of our bptt loop to PyTorch's RNN layer, TF32 off for both."""
     out = workdir / "bench.json"
     precisions = ["fp32", "bf16"] if device.type != "cuda" or torch.cuda.is_bf16_supported() else ["fp32"]
     small = [] if device.type == "cuda" else ["--vocab-size", "50", "--batch-size", "8", "--seq-len", "16"]
@@ -142,7 +129,7 @@ def check_speed(device: torch.device, hidden_sizes: list[int], workdir: Path) ->
             results.append(CheckResult(
                 f"speed: H={row['hidden_size']} {row['precision']}", "PASS",
                 f"{row['train_chars_per_s']:,.0f} training chars/s = {row['train_ratio_vs_torch_rnn']:.2f} x "
-                f"torch.nn.RNN fp32 (TF32 off for both); activations {row['saved_ratio_vs_torch_rnn']:.2f} x"))
+                f"PyTorch's RNN layer fp32 (TF32 off for both); activations {row['saved_ratio_vs_torch_rnn']:.2f} x"))
     return results
 
 

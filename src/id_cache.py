@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from src.corpus import reading
 from src.errors import UserError
 from src.vocab import UNK_ID
 
@@ -44,21 +45,14 @@ _MAPS: weakref.WeakSet[mmap.mmap] = weakref.WeakSet()  # the open id maps, for `
 def text_chunks(path: Path, limit: int | None = None) -> Iterator[str]:
     """The file's text in chunks of up to CHUNK_CHARS characters (the first `limit` characters only, if given)."""
     remaining = limit
-    try:
-        with path.open(encoding="utf-8") as handle:
-            while remaining is None or remaining > 0:
-                chunk = handle.read(CHUNK_CHARS if remaining is None else min(CHUNK_CHARS, remaining))
-                if not chunk:
-                    return
-                if remaining is not None:
-                    remaining -= len(chunk)
-                yield chunk
-    except FileNotFoundError:
-        raise UserError(f"data file not found: {path}") from None
-    except IsADirectoryError:
-        raise UserError(f"expected a text file but got a directory: {path}") from None
-    except UnicodeDecodeError as error:
-        raise UserError(f"{path} is not UTF-8 text (invalid byte at offset {error.start} of a chunk)") from None
+    with reading(path), path.open(encoding="utf-8") as handle:
+        while remaining is None or remaining > 0:
+            chunk = handle.read(CHUNK_CHARS if remaining is None else min(CHUNK_CHARS, remaining))
+            if not chunk:
+                return
+            if remaining is not None:
+                remaining -= len(chunk)
+            yield chunk
 
 
 def code_points(chunk: str) -> np.ndarray:

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
+
+from src.practice_text import write_practice_text
+
+WORDS = tuple("the cat sat on a mat and saw red fox run over lazy dogs while birds sang".split())
 
 
 def make_corpus(path: Path, characters: int = 24_000) -> Path:
     """Write sentences of a few common words in random order to `path` and return it."""
-    rng = random.Random(0)
-    words = "the cat sat on a mat and saw red fox run over lazy dogs while birds sang".split()
-    pieces, size = [], 0
-    while size < characters:
-        sentence = " ".join(rng.choice(words) for _ in range(rng.randint(4, 10))).capitalize() + ".\n"
-        pieces.append(sentence)
-        size += len(sentence)
-    path.write_text("".join(pieces), encoding="utf-8")
-    return path
+    return write_practice_text(path, characters, WORDS, words_per_line=(4, 10))
