@@ -230,12 +230,13 @@ def bench_size(hidden: int, args: argparse.Namespace, device: torch.device, prec
 
 
 def print_table(rows: list[Row]) -> None:
-    header = (f"{'impl':<18} {'prec':<5} {'H':>5} {'train ms':>9} {'train chars/s':>14} {'x torch_rnn':>11} "
+    width = max(len("impl"), *(len(r.impl) for r in rows))
+    header = (f"{'impl':<{width}} {'prec':<5} {'H':>5} {'train ms':>9} {'train chars/s':>14} {'x torch_rnn':>11} "
               f"{'eval chars/s':>13} {'sample chars/s':>15} {'step chars/s':>13} {'saved MB':>9} {'x torch_rnn':>11}")
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r.impl:<18} {r.precision:<5} {r.hidden_size:>5} {r.train_ms:>9.1f} {r.train_chars_per_s:>14,.0f} "
+        print(f"{r.impl:<{width}} {r.precision:<5} {r.hidden_size:>5} {r.train_ms:>9.1f} {r.train_chars_per_s:>14,.0f} "
               f"{r.train_ratio_vs_torch_rnn:>11.2f} {r.eval_chars_per_s:>13,.0f} {r.sample_chars_per_s:>15,.0f} "
               f"{r.step_chars_per_s:>13,.0f} "
               f"{r.saved_activation_bytes / 2**20:>9.1f} {r.saved_ratio_vs_torch_rnn:>11.2f}", flush=True)
