@@ -72,6 +72,11 @@ def join(world: World, device: torch.device) -> torch.device:
     return device
 
 
+def rank_seed(seed: int, rank: int, step: int = 0) -> int:
+    """The seed of a rank's own random draws (dropout masks): rank 0 and a single process never re-seed."""
+    return seed + 1_000_003 * rank + step
+
+
 def leave(world: World) -> None:
     """Leave the process group at the end of the run."""
     if world.distributed and dist.is_initialized():

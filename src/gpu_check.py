@@ -83,13 +83,12 @@ def check_gradients(device: torch.device) -> list[CheckResult]:
     return results
 
 
-def check_training(device: torch.device, precision: str, steps: int, workdir: Path) -> CheckResult:
+def check_training(device: torch.device, precision: str, steps: int, text: Path, workdir: Path) -> CheckResult:
     """A short run in `precision` on `device`; then its checkpoint sampled on the CPU by generate.py."""
     name = f"training: {precision}, checkpoint -> CPU -> generate.py"
     if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         return CheckResult(name, "SKIP", "this GPU has no bf16")
     folder = workdir / f"train-{precision}"
-    text = write_practice_text(workdir / "practice.txt")
     config = TrainConfig(data_file=str(text), device=str(device), precision=precision, hidden_size=256,
                          max_steps=steps, warmup_steps=min(20, steps), sample_length=0, no_diagnostics=True,
                          checkpoint_dir=str(folder), plot=str(folder / "loss.png"))
@@ -133,13 +132,12 @@ def check_speed(device: torch.device, hidden_sizes: list[int], workdir: Path) ->
     return results
 
 
-def check_ddp(device: torch.device, workdir: Path) -> CheckResult:
+def check_ddp(device: torch.device, text: Path, workdir: Path) -> CheckResult:
     """Two processes under torchrun, training the same run: NCCL on two GPUs, Gloo on the CPU."""
     name = "ddp: torchrun, 2 processes"
     if device.type == "cuda" and torch.cuda.device_count() < 2:
         return CheckResult(name, "SKIP", f"{torch.cuda.device_count()} GPU here; needs two")
     folder = workdir / "ddp"
-    text = write_practice_text(workdir / "practice.txt")
     run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
                           str(ROOT / "train.py"), "--data-file", str(text), "--device", device.type, "--hidden-size",
                           "128", "--max-steps", "20", "--sample-length", "0", "--no-diagnostics",
@@ -158,12 +156,13 @@ def run_checks(config: GpuCheckConfig, device: torch.device) -> list[CheckResult
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(config.workdir) if config.workdir else Path(scratch)
         workdir.mkdir(parents=True, exist_ok=True)
+        text = write_practice_text(workdir / "practice.txt")  # what the training checks learn
         checks: list[tuple[str, Callable[[], list[CheckResult] | CheckResult]]] = [
             ("gradients", lambda: check_gradients(device)),
-            ("training: fp32", lambda: check_training(device, "fp32", config.steps, workdir)),
-            ("training: bf16", lambda: check_training(device, "bf16", config.steps, workdir)),
+            ("training: fp32", lambda: check_training(device, "fp32", config.steps, text, workdir)),
+            ("training: bf16", lambda: check_training(device, "bf16", config.steps, text, workdir)),
             ("speed", lambda: check_speed(device, sizes, workdir)),
-            ("ddp", lambda: check_ddp(device, workdir)),
+            ("ddp", lambda: check_ddp(device, text, workdir)),
         ]
         results: list[CheckResult] = []
         for name, check in checks:

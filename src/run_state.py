@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from src.distributed import World, gather
+from src.distributed import World, gather, rank_seed
 
 
 @dataclass
@@ -81,7 +81,7 @@ def restore_rank_states(state: dict[str, Any], world: World, device: torch.devic
     elif world.main:
         set_rng_state(rngs[0], device)
     else:
-        torch.manual_seed(seed + 1_000_003 * world.rank + state["progress"]["step"])
+        torch.manual_seed(rank_seed(seed, world.rank, state["progress"]["step"]))
     carried = state.get("carried_hidden")
     if carried is None:
         return None

@@ -26,7 +26,7 @@ from src.corpus_ids import load_corpus_ids
 from src.dataset import StreamDataset, WindowDataset
 from src.device import resolve_device
 from src.diagnostics import measure
-from src.distributed import ForwardWithStates, World, any_rank, barrier, join, sum_over_ranks, wrap
+from src.distributed import ForwardWithStates, World, any_rank, barrier, join, rank_seed, sum_over_ranks, wrap
 from src.errors import UserError
 from src.evaluation import evaluate, next_char_loss
 from src.interrupt import GracefulInterrupt
@@ -91,7 +91,7 @@ class Trainer:
         self.model_class = model_class
         self.model = model_class(self.model_config).to(self.device)
         if world.rank > 0:  # the same initial weights everywhere, but each rank its own dropout masks
-            torch.manual_seed(config.seed + 1_000_003 * world.rank)
+            torch.manual_seed(rank_seed(config.seed, world.rank))
         self.optimizer = build_optimizer(self.model, config.lr, config.weight_decay)
         self.penalties = StatePenalties(config.ar, config.tar, config.norm_stabiliser)
         # What the training step calls: the model, through DDP's gradient averaging with several ranks.

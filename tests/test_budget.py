@@ -3,16 +3,7 @@
 import pytest
 
 from src.budget import Budget
-
-
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clocks import FakeClock
 
 
 def test_without_a_budget_the_schedule_ends_with_the_epochs():

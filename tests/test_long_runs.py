@@ -17,21 +17,14 @@ from src.errors import UserError
 from src.metrics_log import MetricsLog
 from src.run import fit
 from src.schedule import FINAL_FRACTION, LRSchedule
+from tests.clocks import FakeClock
 from tests.scripts import ROOT, TINY_MODEL, assert_one_line_error, run
 from tests.textgen import make_corpus
 from tests.tiny_run import last_checkpoint, resume_given, tiny_config
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_save_is_due_every_interval_after_the_last_save():
-    clock = FakeClock()
+    clock = FakeClock(start=0.0)
     autosave = Autosave(minutes=10, clock=clock)
     clock.now = 599
     assert not autosave.due()
@@ -43,7 +36,7 @@ def test_a_save_is_due_every_interval_after_the_last_save():
 
 
 def test_a_zero_interval_never_saves_mid_epoch():
-    clock = FakeClock()
+    clock = FakeClock(start=0.0)
     autosave = Autosave(minutes=0, clock=clock)
     clock.now = 1e9
     assert not autosave.due()
