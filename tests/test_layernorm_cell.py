@@ -80,6 +80,20 @@ def test_bf16_outputs_with_gradients_in_each_inputs_dtype():
     assert all(g.dtype == torch.float32 for g in grads)
 
 
+def test_bf16_gradients_stay_within_bf16_rounding_of_the_float32_ones():
+    inputs = [t.detach().float() for t in random_inputs(T=12, B=4, H=64)]
+    upstream = torch.randn(4, 12, 64)
+
+    def gradients(x_dtype: torch.dtype) -> list[torch.Tensor]:
+        leaves = [t.clone().requires_grad_() for t in inputs]
+        x_proj = leaves[0].detach().to(x_dtype).requires_grad_()
+        out = LayerNormTanhRecurrence.apply(x_proj, *leaves[1:])
+        return [g.float() for g in torch.autograd.grad((out.float() * upstream).sum(), [x_proj, *leaves[1:]])]
+
+    for low, high in zip(gradients(torch.bfloat16), gradients(torch.float32)):
+        assert (low - high).norm() <= 0.03 * high.norm()
+
+
 def test_sampling_steps_through_the_models_own_forward_pass():
     assert_sampling_follows_the_forward_pass(ln_model())
 

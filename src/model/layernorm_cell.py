@@ -18,8 +18,9 @@ Backward through time, per step t from T-1 down to 0 (dh_next = 0 at T-1):
     dg = sum_t,b dy_t * n_t      ds = sum_t,b dy_t      dW_hh = sum_t da_t^T h_{t-1}   (after the loop)
 
 The normalisation and its gradient run in float32 even under bf16 autocast (a mean and variance
-over 1,024 bf16 numbers would lose most of their digits); the matrix multiplies use the input's
-dtype, as in the vanilla loop.
+over 1,024 bf16 numbers would lose most of their digits); every matrix multiply, forward and
+backward (h_{t-1} W_hh^T, da_t W_hh and dW_hh), uses the input's dtype, as in the vanilla loop:
+in float32 they would cost several times the bf16 ones and dominate the step.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class LayerNormTanhRecurrence(torch.autograd.Function):
     def backward(ctx: Any, grad_outputs: Tensor) -> tuple[Tensor, ...]:
         outputs, normalised, rstds, h0, weight_hh, gain = ctx.saved_tensors
         dtype, stats = outputs.dtype, normalised.dtype
-        w_hh = weight_hh.to(stats)
+        w_hh = weight_hh.to(dtype)
         g = gain.to(stats)
         tanh_grad = 1 - outputs.to(stats) ** 2  # (1 - h_t^2) for every t at once
         grad_outputs = grad_outputs.to(stats)
@@ -86,13 +87,14 @@ class LayerNormTanhRecurrence(torch.autograd.Function):
             dn = dy[:, t] * g
             n = normalised[:, t]
             da[:, t] = (dn - dn.mean(-1, keepdim=True) - n * (dn * n).mean(-1, keepdim=True)) * rstds[:, t]
-            dh_next = da[:, t] @ w_hh
+            dh_next = da[:, t].to(dtype) @ w_hh  # added to float32 grad_outputs next step
+        da = da.to(dtype)
         hidden = outputs.shape[-1]
-        h_prev = torch.cat([h0.to(stats).unsqueeze(1), outputs[:, :-1].to(stats)], dim=1)
+        h_prev = torch.cat([h0.to(dtype).unsqueeze(1), outputs[:, :-1]], dim=1)  # (B, T, H): h_{t-1}
         d_weight_hh = da.reshape(-1, hidden).t() @ h_prev.reshape(-1, hidden)
         d_gain = (dy * normalised).sum(dim=(0, 1))
         d_shift = dy.sum(dim=(0, 1))
-        return (da.to(dtype), dh_next.to(h0.dtype), d_weight_hh.to(weight_hh.dtype), d_gain.to(gain.dtype),
+        return (da, dh_next.to(h0.dtype), d_weight_hh.to(weight_hh.dtype), d_gain.to(gain.dtype),
                 d_shift.to(gain.dtype))
 
 
