@@ -102,10 +102,29 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
+def writable_folder(folder: Path) -> bool:
+    """Whether to write beside files in `folder`: we may, and its mode does not mark it read-only.
+
+    The mode bits are checked too because root passes every access check, and a folder that
+    nobody may write to (like a shared, read-only data folder) should stay untouched even then.
+    """
+    return os.access(folder, os.W_OK) and bool(folder.stat().st_mode & 0o222)
+
+
+def partial_path(path: Path) -> Path:
+    """Where this process writes `path` before renaming it into place.
+
+    The process id is in the name because two runs started together (side by side, or the
+    ranks of separate jobs) may build the same cache at once: each writes its own file and
+    the atomic renames leave one complete copy, instead of one run renaming the other's.
+    """
+    return path.with_name(f"{path.name}.{os.getpid()}.partial")
+
+
 def cache_paths(source: Path) -> tuple[Path, Path]:
     """(ids, metadata) beside the source, or in the user's cache folder if the source's folder is read-only."""
     folder = source.parent
-    if not os.access(folder, os.W_OK):
+    if not writable_folder(folder):
         cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rnn-from-scratch"
         cache_home.mkdir(parents=True, exist_ok=True)
         key = hashlib.sha256(str(source.resolve()).encode()).hexdigest()[:16]
@@ -120,7 +139,7 @@ def encode_file(source: Path, chars: list[str], ids_path: Path) -> int:
     dtype = id_dtype(len(chars) + 1)
     lookup = np.full(max((ord(c) for c in chars), default=0) + 1, UNK_ID, dtype=dtype)
     lookup[[ord(c) for c in chars]] = np.arange(1, len(chars) + 1)  # id i + 1 for chars[i], as CharVocab
-    partial = ids_path.with_name(ids_path.name + ".partial")
+    partial = partial_path(ids_path)
     count = 0
     with partial.open("wb") as handle:
         for chunk in text_chunks(source):
@@ -172,7 +191,7 @@ def cached_ids(source: Path, chars: list[str], vocabulary_of_first: int | None =
         meta = {**expected, "length": length, "ids_sha256": file_sha256(ids_path), "vocabulary_of_first": -1}
     if meta.get("vocabulary_of_first") != vocabulary_of_first:  # a new cache, or a new note on its vocabulary
         meta["vocabulary_of_first"] = vocabulary_of_first
-        partial = meta_path.with_name(meta_path.name + ".partial")
+        partial = partial_path(meta_path)
         partial.write_text(json.dumps(meta) + "\n", encoding="utf-8")
         partial.replace(meta_path)
     if meta["length"] == 0:

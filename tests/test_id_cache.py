@@ -90,6 +90,43 @@ def test_a_read_only_folder_puts_the_cache_in_the_users_cache(tmp_path, monkeypa
     assert ids_path.parent == tmp_path / "cache" / "rnn-from-scratch"
 
 
+def test_a_folder_nobody_may_write_to_is_left_alone_even_by_root(tmp_path, monkeypatch):
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    (folder / "t.txt").write_text("abc", encoding="utf-8")
+    folder.chmod(0o555)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(src.id_cache.os, "access", lambda path, mode: True)  # what root is told
+    ids_path, _ = cache_paths(folder / "t.txt")
+    folder.chmod(0o755)
+    assert ids_path.parent == tmp_path / "cache" / "rnn-from-scratch"
+
+
+def test_two_runs_building_the_same_cache_at_once_both_get_the_right_ids(tmp_path, small_chunks, monkeypatch):
+    path = tmp_path / "t.txt"
+    path.write_bytes(TEXT.encode("utf-8"))
+    text = path.read_text(encoding="utf-8")
+    chars = sorted(set(text))
+    real_chunks, real_getpid = src.id_cache.text_chunks, os.getpid
+    rival = []
+
+    def chunks_with_a_rival_build_midway(source):
+        """The first chunk, then another process builds and installs the whole cache, then the rest."""
+        chunks = real_chunks(source)
+        yield next(chunks)
+        monkeypatch.setattr(src.id_cache, "text_chunks", real_chunks)
+        monkeypatch.setattr(src.id_cache.os, "getpid", lambda: real_getpid() + 1)
+        rival.append(np.array(cached_ids(path, chars)))
+        monkeypatch.setattr(src.id_cache.os, "getpid", real_getpid)
+        yield from chunks
+
+    monkeypatch.setattr(src.id_cache, "text_chunks", chunks_with_a_rival_build_midway)
+    ids = cached_ids(path, chars)
+    expected = CharVocab(chars).encode(text).numpy()
+    assert np.array_equal(rival[0], expected) and np.array_equal(np.asarray(ids), expected)
+    assert not list(tmp_path.glob("*.partial"))
+
+
 def test_a_split_data_file_gives_the_splits_and_vocabulary_of_the_string_loader(tmp_path):
     path = tmp_path / "t.txt"
     path.write_text("".join(chr(ord("a") + (i * 7) % 26) for i in range(997)) + "ZZ", encoding="utf-8")
