@@ -7,6 +7,7 @@ through the id cache (src/corpus_ids.py), small tools read strings from here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -97,6 +98,16 @@ def _hf_load_dataset(path: str, name: str) -> Any:
     return load_dataset(path, name)
 
 
+def partial_path(path: Path) -> Path:
+    """Where this process writes `path` before renaming it into place.
+
+    The process id is in the name because two runs started together (side by side, or separate
+    jobs) may write the same file at once, a download or an id cache: each writes its own file
+    and the atomic renames leave one complete copy, instead of one run renaming the other's.
+    """
+    return path.with_name(f"{path.name}.{os.getpid()}.partial")
+
+
 def download_wikitext(data_dir: Path, dataset: str = "wikitext-2",
                       load_dataset: Callable[[str, str], Any] = _hf_load_dataset) -> None:
     """Download WikiText-2 or -103 raw v1 and write the three splits to `data_dir` as plain UTF-8 files.
@@ -119,7 +130,7 @@ def download_wikitext(data_dir: Path, dataset: str = "wikitext-2",
     data_dir.mkdir(parents=True, exist_ok=True)
     for split, filename in WIKITEXT_FILES.items():
         target = data_dir / filename
-        partial = target.with_name(target.name + ".partial")
+        partial = partial_path(target)
         with partial.open("w", encoding="utf-8") as handle:
             for row in splits[HF_SPLITS[split]]["text"]:
                 handle.write(rows_to_raw_text([row]))

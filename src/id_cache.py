@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from src.corpus import reading
+from src.corpus import partial_path, reading
 from src.errors import UserError
 from src.vocab import UNK_ID
 
@@ -109,16 +109,6 @@ def writable_folder(folder: Path) -> bool:
     nobody may write to (like a shared, read-only data folder) should stay untouched even then.
     """
     return os.access(folder, os.W_OK) and bool(folder.stat().st_mode & 0o222)
-
-
-def partial_path(path: Path) -> Path:
-    """Where this process writes `path` before renaming it into place.
-
-    The process id is in the name because two runs started together (side by side, or the
-    ranks of separate jobs) may build the same cache at once: each writes its own file and
-    the atomic renames leave one complete copy, instead of one run renaming the other's.
-    """
-    return path.with_name(f"{path.name}.{os.getpid()}.partial")
 
 
 def cache_paths(source: Path) -> tuple[Path, Path]:
