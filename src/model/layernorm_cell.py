@@ -79,7 +79,7 @@ class LayerNormTanhRecurrence(torch.autograd.Function):
         tanh_grad = 1 - outputs.to(stats) ** 2  # (1 - h_t^2) for every t at once
         grad_outputs = grad_outputs.to(stats)
         dy = torch.empty_like(normalised)  # dy[:, t] = dL/dy_t, kept for dg and ds
-        da = torch.empty_like(normalised)  # da[:, t] = dL/da_t
+        da = torch.empty_like(outputs)  # da[:, t] = dL/da_t, stored in the loop's dtype for the matmuls
         dh_next = torch.zeros_like(grad_outputs[:, 0])
         for t in range(outputs.shape[1] - 1, -1, -1):
             dh = grad_outputs[:, t] + dh_next
@@ -87,8 +87,7 @@ class LayerNormTanhRecurrence(torch.autograd.Function):
             dn = dy[:, t] * g
             n = normalised[:, t]
             da[:, t] = (dn - dn.mean(-1, keepdim=True) - n * (dn * n).mean(-1, keepdim=True)) * rstds[:, t]
-            dh_next = da[:, t].to(dtype) @ w_hh  # added to float32 grad_outputs next step
-        da = da.to(dtype)
+            dh_next = da[:, t] @ w_hh  # added to float32 grad_outputs next step
         hidden = outputs.shape[-1]
         h_prev = torch.cat([h0.to(dtype).unsqueeze(1), outputs[:, :-1]], dim=1)  # (B, T, H): h_{t-1}
         d_weight_hh = da.reshape(-1, hidden).t() @ h_prev.reshape(-1, hidden)
