@@ -29,8 +29,9 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     """The precision a run will use: `auto` becomes bf16 only where it was measured to pay off.
 
     On a CPU with native bf16 instructions, bf16 trained 1.8-2x faster than float32 and reached
-    the same validation loss (docs/speed.md, "bf16"). Elsewhere, including CUDA, it has not been
-    measured here, so `auto` stays float32 and bf16 is opt-in.
+    the same validation loss (docs/speed.md, "bf16"). On an H100 it was only 1.0-1.2x faster
+    (docs/scaling.md), and CPUs without those instructions were not measured, so there `auto`
+    stays float32 and bf16 is opt-in.
     """
     if precision not in PRECISIONS:
         raise UserError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
