@@ -225,6 +225,11 @@ class Trainer:
                 window_loss, window_steps = 0.0, 0
             if not math.isfinite(loss):
                 raise UserError(f"the training loss became {loss} at step {p.step}; lower --lr or --grad-clip")
+            if not math.isfinite(grad_norm):
+                # Clipping scales an overflowed gradient by max_norm / inf = 0: the weights would stop
+                # moving while the loss stays finite, so the run would go on, dead, until its end.
+                raise UserError(f"the gradient norm became {grad_norm} at step {p.step}: training diverged; "
+                                "lower --lr")
             if not c.no_diagnostics and c.diagnostics_every and p.step % c.diagnostics_every == 0 and self.world.main:
                 bar.write(self.take_diagnostics())
             if save_now:

@@ -1,8 +1,9 @@
 """The phases after an epoch: the checkpoint comes first, Ctrl-C is honoured between phases, and
-nothing in them needs float64 on the training device."""
+nothing in them needs float64 on the training device; and a run that diverges stops at once."""
 
 from __future__ import annotations
 
+import math
 import signal
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import torch
 import src.run_report
 import src.training
 from src.config import TrainConfig
+from src.errors import UserError
 from src.interrupt import GracefulInterrupt
 from src.run import EXIT_INTERRUPTED, fit
 from src.training import Trainer
@@ -95,3 +97,16 @@ def test_a_stopped_run_resumes_to_its_end(tmp_path, monkeypatch):
     assert fit(resumed, given={"resume": True, "checkpoint_dir": config.checkpoint_dir, "plot": config.plot,
                                "diagnostics_plot": config.diagnostics_plot}) == 0
     assert (Path(config.checkpoint_dir) / "results.json").exists()
+
+
+def test_a_run_whose_gradient_norm_overflows_stops_with_a_one_line_error(tmp_path, monkeypatch):
+    # A diverged run's gradient norm overflows; clipping would then zero every update while the loss stays finite.
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", lambda parameters, max_norm: torch.tensor(math.inf))
+    with pytest.raises(UserError, match="the gradient norm became inf at step 1: training diverged; lower --lr"):
+        fit(tiny_config(tmp_path), given={})
+
+
+def test_a_run_whose_loss_is_not_finite_stops_with_a_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(src.training, "next_char_loss", lambda logits, targets: logits.sum() * math.nan)
+    with pytest.raises(UserError, match="the training loss became nan at step 1; lower --lr or --grad-clip"):
+        fit(tiny_config(tmp_path), given={})
