@@ -33,6 +33,7 @@ from src.config import TrainConfig
 from src.corpus import load_corpus
 from src.device import resolve_device
 from src.diagnostics import memory_curve, memory_span
+from src.errors import UserError
 from src.model.rnn_model import ModelConfig
 from src.run import fit
 from src.vocab import CharVocab
@@ -124,6 +125,9 @@ def main() -> int:
     # The diagnostics and the sampler read our cells' equations; the library layers have none.
     given.update(no_diagnostics=True, sample_length=0)
     config = TrainConfig(**given)
+    if config.dropout_mask != "step":  # the library layer drops between its layers with a fresh mask per step
+        raise UserError("--dropout-mask sequence is not available for the library anchors: torch.nn.RNN/LSTM "
+                        "apply their own per-step dropout between layers")
     code = fit(config, given, model_class=ANCHORS[library])
     if code == 0:
         write_memory(config, ANCHORS[library])

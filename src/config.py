@@ -60,6 +60,9 @@ class TrainConfig:
     num_layers: int = _opt(2, "number of stacked tanh RNN layers", group="model")
     dropout: float = _opt(0.1, "dropout on each layer's outputs, before the next layer and the head",
                           group="model")
+    dropout_mask: str = _opt("step", "step: a fresh dropout mask at every position; sequence: one mask per "
+                             "window, the same units dropped at every step (variational dropout)", group="model",
+                             choices=["step", "sequence"])
     weight_drop: float = _opt(0.0, "DropConnect on W_hh: in each training batch every recurrent weight is "
                               "zeroed with this probability (one mask for all steps), the rest scaled up; "
                               "evaluation uses W_hh", group="model")
@@ -193,7 +196,9 @@ def merge_for_resume(saved: dict[str, Any], given: dict[str, Any]) -> TrainConfi
     more --epochs than the checkpoint's: that extends the run.
     """
     known = {f.name for f in dataclasses.fields(TrainConfig)}
-    base = {k: v for k, v in saved.items() if k in known}
+    defaults = TrainConfig()
+    # A flag newer than the checkpoint takes its default, which is how the run was trained.
+    base = {name: saved.get(name, getattr(defaults, name)) for name in known}
     if "epochs" in given and given["epochs"] > base["epochs"]:
         base["epochs"] = given["epochs"]  # extending the run: the LR schedule is re-planned (src/schedule.py)
     for name, value in given.items():
@@ -202,7 +207,6 @@ def merge_for_resume(saved: dict[str, Any], given: dict[str, Any]) -> TrainConfi
             raise UserError(
                 f"cannot change {flag} when resuming (checkpoint has {base.get(name)!r}, got {value!r})"
             )
-    defaults = TrainConfig()
     for name in RUN_CONTROL_FIELDS:
         base[name] = given.get(name, getattr(defaults, name))
     return TrainConfig(**base)

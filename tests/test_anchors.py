@@ -13,6 +13,7 @@ import torch
 from bench.anchors import LibraryLanguageModel, LibraryLSTMModel
 from src.evaluation import evaluate
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
+from tests.scripts import assert_one_line_error
 from tests.textgen import make_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,3 +55,11 @@ def test_the_anchor_script_trains_tests_and_measures_memory(tmp_path):
     assert results["test_loss"] > 0 and results["config"]["no_diagnostics"]
     memory = json.loads((tmp_path / "ck/memory.json").read_text())
     assert memory["memory_span"] in memory["memory_context"]
+
+
+def test_the_anchor_script_refuses_sequence_dropout_with_one_line(tmp_path):
+    make_corpus(tmp_path / "corpus.txt")
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.anchors", "--library", "lstm", "--data-file", str(tmp_path / "corpus.txt"),
+         "--dropout-mask", "sequence"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert_one_line_error(result, "--dropout-mask sequence")

@@ -53,3 +53,10 @@ def test_resume_refuses_to_change_the_model_or_optimisation():
     saved = TrainConfig(hidden_size=64).to_dict()
     with pytest.raises(UserError, match="--hidden-size"):
         merge_for_resume(saved, {"resume": True, "hidden_size": 128})
+
+
+def test_resume_of_a_checkpoint_older_than_a_flag_takes_that_flags_default():
+    saved = TrainConfig(hidden_size=64).to_dict()
+    del saved["dropout_mask"]  # a checkpoint written before --dropout-mask existed
+    merged = merge_for_resume(saved, {**TrainConfig(hidden_size=64).to_dict(), "resume": True})
+    assert merged.dropout_mask == "step"

@@ -34,6 +34,7 @@ from src.model.layernorm_cell import LayerNormRNNCell
 from src.model.multiplicative_cell import MultiplicativeRNNCell
 from src.model.orthogonal import RECURRENT_WEIGHTS, make_recurrent_weight_orthogonal
 from src.model.rnn_cell import RNNCell
+from src.model.sequence_dropout import DROPOUT_MASKS, SequenceDropout
 from src.model.zoneout_cell import ZoneoutRNNCell
 
 RNN_IMPLS = ("bptt", "autograd")
@@ -57,6 +58,7 @@ class ModelConfig:
     weight_drop: float = 0.0  # DropConnect probability on W_hh during training (see recurrent_weight)
     recurrent_weight: str = "free"  # free, or orthogonal: W_hh = exp(A - A^T) (src/model/orthogonal.py)
     zoneout: float = 0.1  # the probability p of the zoneout cell (used by cell="zoneout" only)
+    dropout_mask: str = "step"  # a key of DROPOUT_MASKS: a fresh mask per position, or one per sequence
 
     def __post_init__(self) -> None:
         if self.rnn_impl not in RNN_IMPLS:
@@ -71,6 +73,8 @@ class ModelConfig:
             raise ValueError(f"zoneout must be in (0, 1), got {self.zoneout}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.dropout_mask not in DROPOUT_MASKS:
+            raise ValueError(f"dropout_mask must be one of {DROPOUT_MASKS}, got {self.dropout_mask!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for checkpoints."""
@@ -108,8 +112,9 @@ class RNNLanguageModel(nn.Module):
             for cell in self.cells:
                 make_recurrent_weight_orthogonal(cell)
         # Between layers, not inside the recurrence: dropping recurrent connections would perturb
-        # the memory itself at every step (Zaremba et al., 2014).
-        self.dropout = nn.Dropout(config.dropout)
+        # the memory itself at every step (Zaremba et al., 2014). dropout_mask "sequence" drops the
+        # same units at every step of a window instead of a fresh draw per position.
+        self.dropout = nn.Dropout(config.dropout) if config.dropout_mask == "step" else SequenceDropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, config.vocab_size)
 
     @property
