@@ -14,6 +14,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+from src.distributed import exit_process
 from src.errors import UserError
 
 
@@ -56,10 +57,14 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
 
 
 def run_main(main: Callable[[], int | None]) -> None:
-    """Run a script's `main`, turning a `UserError` into one line on stderr and exit code 2."""
+    """Run a script's `main`, turning a `UserError` into one line on stderr and exit code 2.
+
+    The exit goes through `exit_process`, which ends a torchrun rank without the interpreter's
+    shutdown (see there for why).
+    """
     try:
         code = main()
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-    sys.exit(code or 0)
+    exit_process(code or 0)

@@ -127,3 +127,34 @@ def test_a_two_rank_checkpoint_resumes_in_one_process_and_loads_everywhere(two_r
     assert load_checkpoint(folder / "ranks/last.pt")["progress"]["epoch"] == 2
     sample = run("generate.py", "--checkpoint", "ranks/best.pt", "--length", "5", "--seed", "1", cwd=folder)
     assert sample.returncode == 0, sample.stderr
+
+
+# A script that prints without flushing, registers a shutdown handler and exits through run_main with code 3.
+EXITING_SCRIPT = """
+import atexit, sys
+from src.cli import run_main
+atexit.register(lambda: print("interpreter shutdown ran"))
+def main():
+    sys.stdout.write("run finished")
+    return 3
+run_main(main)
+"""
+
+
+def exit_through_run_main(torchrun_env: dict[str, str]) -> subprocess.CompletedProcess:
+    """EXITING_SCRIPT in a fresh interpreter, with `torchrun_env` as the only torchrun variables."""
+    env = {key: value for key, value in os.environ.items() if key not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    return subprocess.run([sys.executable, "-c", EXITING_SCRIPT], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env={**env, **torchrun_env})
+
+
+def test_a_torchrun_rank_exits_with_its_code_and_output_but_without_the_interpreter_shutdown():
+    ended = exit_through_run_main({"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1"})
+    assert ended.returncode == 3
+    assert ended.stdout == "run finished"  # flushed, although the script never flushed it
+
+
+def test_a_single_process_exits_through_the_normal_interpreter_shutdown():
+    ended = exit_through_run_main({})
+    assert ended.returncode == 3
+    assert ended.stdout == "run finishedinterpreter shutdown ran\n"
