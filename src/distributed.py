@@ -94,7 +94,7 @@ def exit_process(code: int) -> NoReturn:
     thread is torn down inside the work's C++ destructor and the process aborts (SIGABRT,
     "terminate called without an active exception") after a run that succeeded, in a few percent
     of CPU launches. By the time a script returns there is nothing left to finish: checkpoints are
-    written atomically and metrics.jsonl is flushed line by line.
+    written atomically, metrics.jsonl and results.json are closed after every write.
     """
     if world_from_env().distributed:
         sys.stdout.flush()
