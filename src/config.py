@@ -103,6 +103,10 @@ class TrainConfig:
                             "warmup", group="optimisation", choices=["cosine", "constant"])
     warmup_steps: int = _opt(200, "steps of linear learning-rate warmup", group="optimisation")
     grad_clip: float = _opt(1.0, "clip the global gradient norm to this value (0 disables)", group="optimisation")
+    weight_average: float = _opt(0.0, "keep a moving average of the weights with this decay (e.g. 0.999; 0: off) "
+                                 "and validate, test, sample and save it as the model, while training continues "
+                                 "from its own weights (src/weight_average.py)", group="optimisation",
+                                 metavar="DECAY")
 
     # --- regularisation (src/regularisers.py; training loss only) ----------------------------
     ar: float = _opt(0.0, "activation regularisation: add ar * mean(h^2) of every layer's states to the "
@@ -158,6 +162,8 @@ class TrainConfig:
             raise UserError(f"--zoneout must be in (0, 1), got {self.zoneout}")
         if not 0 <= self.weight_drop < 1:
             raise UserError(f"--weight-drop must be in [0, 1), got {self.weight_drop}")
+        if not 0 <= self.weight_average < 1:
+            raise UserError(f"--weight-average must be in [0, 1), got {self.weight_average}")
         if not (0 < self.valid_fraction < 1 and 0 <= self.test_fraction < 1
                 and self.valid_fraction + self.test_fraction < 1):
             raise UserError("--valid-fraction must be in (0, 1), --test-fraction in [0, 1), and they must sum "

@@ -1,4 +1,4 @@
-"""What a checkpoint holds besides the weights, so that a resumed run continues exactly.
+"""What a checkpoint holds, so that a resumed run continues exactly, and how a Trainer writes and reads it.
 
 `Progress` is how far the run has got (epoch, position in it, step, histories); the RNG states are
 those training draws from. The model, optimizer and scheduler states are their own state_dicts.
@@ -7,13 +7,16 @@ those training draws from. The model, optimizer and scheduler states are their o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 
 from src.distributed import World, gather, rank_seed
+
+if TYPE_CHECKING:  # only for the annotations: training imports this module
+    from src.training import Trainer
 
 
 @dataclass
@@ -86,3 +89,36 @@ def restore_rank_states(state: dict[str, Any], world: World, device: torch.devic
     if carried is None:
         return None
     return carried[:, world.rank * batch_size:(world.rank + 1) * batch_size].to(device)
+
+
+def trainer_state(trainer: Trainer) -> dict[str, Any]:
+    """Everything a checkpoint holds: config, vocabulary, weights, optimizer, schedule, progress, RNG states.
+
+    With weight averaging, "model" (what evaluate.py and generate.py load) is the average, and
+    "training_model" the weights training continues from.
+    """
+    weights = {"model": trainer.model.state_dict()}
+    if trainer.average:
+        weights = {"model": trainer.average.state_dict(), "training_model": trainer.model.state_dict()}
+    return {
+        "config": trainer.config.to_dict(),
+        "model_config": trainer.model_config.to_dict(),
+        "vocab": trainer.vocab.chars,
+        **weights,
+        "optimizer": trainer.optimizer.state_dict(),
+        "scheduler": trainer.scheduler.state_dict(),
+        "progress": asdict(trainer.progress),
+        **gather_rank_states(trainer.world, trainer.device, trainer.carried_hidden),
+    }
+
+
+def restore_trainer(trainer: Trainer, state: dict[str, Any]) -> None:
+    """Put a new Trainer where `trainer_state` left its run (weights, average, optimizer, schedule, RNG)."""
+    trainer.model.load_state_dict(state.get("training_model", state["model"]))
+    if trainer.average:
+        trainer.average.load_state_dict(state["model"])
+    trainer.optimizer.load_state_dict(state["optimizer"])
+    trainer.scheduler.load_state_dict(state["scheduler"])
+    trainer.progress = Progress(**state["progress"])
+    trainer.carried_hidden = restore_rank_states(state, trainer.world, trainer.device, trainer.config.batch_size,
+                                                 trainer.config.seed)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, replace
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,11 @@ from src.optimizer import build_optimizer
 from src.plotting import plot_diagnostics, plot_loss_curve
 from src.precision import autocast, resolve_precision
 from src.regularisers import StatePenalties
-from src.run_state import Progress, gather_rank_states, restore_rank_states
+from src.run_state import Progress, restore_trainer, trainer_state
 from src.sampling import SamplingOptions, encode_prompt, generate
 from src.schedule import LRSchedule
 from src.vocab import CharVocab
+from src.weight_average import WeightAverage
 
 SAMPLE_PROMPT = "The "
 
@@ -94,6 +96,7 @@ class Trainer:
         if world.rank > 0:  # the same initial weights everywhere, but each rank its own dropout masks
             torch.manual_seed(rank_seed(config.seed, world.rank))
         self.optimizer = build_optimizer(self.model, config.lr, config.weight_decay)
+        self.average = WeightAverage(self.model, config.weight_average) if config.weight_average else None
         self.penalties = StatePenalties(config.ar, config.tar, config.norm_stabiliser)
         # What the training step calls: the model, through DDP's gradient averaging with several ranks.
         self.step_module = wrap(world, ForwardWithStates(self.model) if self.penalties.active else self.model,
@@ -104,7 +107,7 @@ class Trainer:
         self.scheduler = LambdaLR(self.optimizer, self.lr_schedule)  # restoring it restores lr_schedule too
         self.progress = Progress()
         if resume_state:
-            self._restore(resume_state)
+            restore_trainer(self, resume_state)
             if config.epochs > resume_state["config"]["epochs"]:  # an extension: decay from here to the new end
                 self.lr_schedule.replan_from(self.progress.step)
             self.progress.finished = False  # until this invocation has tested
@@ -115,29 +118,9 @@ class Trainer:
                                   resumed_at_step=self.progress.step if resume_state else None, enabled=world.main)
 
     # --- checkpoints ---------------------------------------------------------------------------
-    def _restore(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.progress = Progress(**state["progress"])
-        self.carried_hidden = restore_rank_states(state, self.world, self.device, self.config.batch_size,
-                                                  self.config.seed)
-
-    def _state(self) -> dict[str, Any]:
-        return {
-            "config": self.config.to_dict(),
-            "model_config": self.model_config.to_dict(),
-            "vocab": self.vocab.chars,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "progress": asdict(self.progress),
-            **gather_rank_states(self.world, self.device, self.carried_hidden),
-        }
-
     def save(self, best: bool) -> None:
         """Write last.pt (and best.pt when validation improved). Every rank calls it; rank 0 writes."""
-        state = self._state()
+        state = trainer_state(self)
         if self.world.main:
             save_checkpoint(state, self.checkpoint_dir / "last.pt")
             if best:
@@ -211,6 +194,8 @@ class Trainer:
             p.train_seconds += seconds
             p.step += 1
             p.batch_in_epoch += 1
+            if self.average:
+                self.average.update(self.model, p.step)
             loss, stop_now, save_now = self.agree_after_step(loss, stop)
             p.epoch_loss_sum += loss
             p.step_losses.append(loss)
@@ -251,8 +236,12 @@ class Trainer:
         complete = p.batch_in_epoch >= self.steps_per_epoch
         epoch_number = p.epoch + 1
         train_loss = p.epoch_loss_sum / max(1, p.batch_in_epoch)
-        valid = evaluate(self.model, self.valid_ids, c.batch_size, c.seq_len, self.device, c.precision,
-                         world=self.world)
+        with self.kept_weights():
+            valid = evaluate(self.model, self.valid_ids, c.batch_size, c.seq_len, self.device, c.precision,
+                             world=self.world)
+        # What averaging buys: the weights being trained, scored beside their average.
+        own = evaluate(self.model, self.valid_ids, c.batch_size, c.seq_len, self.device, c.precision,
+                       world=self.world) if self.average else None
         improved = valid.loss < p.best_valid_loss
         p.best_valid_loss = min(p.best_valid_loss, valid.loss)
         p.epoch_steps.append(p.step)
@@ -263,11 +252,13 @@ class Trainer:
         lr = self.scheduler.get_last_lr()[0]
         self.metrics.write("epoch", epoch=epoch_number, complete=complete, step=p.step, train_loss=train_loss,
                            valid_loss=valid.loss, valid_bpc=valid.bpc, valid_ppl=valid.perplexity, lr=lr,
-                           epoch_seconds=epoch_seconds, train_seconds=p.train_seconds)
+                           epoch_seconds=epoch_seconds, train_seconds=p.train_seconds,
+                           **({"valid_loss_training_weights": own.loss} if own else {}))
         partial = "" if complete else " (partial)"
+        own_line = f" (training weights {own.loss:.4f})" if own else ""
         self.say(f"epoch {epoch_number}/{c.epochs}{partial} | step {p.step} | train {train_loss:.4f} | "
-                 f"valid {valid.loss:.4f} nats {valid.bpc:.4f} bpc ppl {valid.perplexity:.2f} | lr {lr:.2e} | "
-                 f"{epoch_seconds:.1f}s{' | best' if improved else ''}")
+                 f"valid {valid.loss:.4f} nats {valid.bpc:.4f} bpc ppl {valid.perplexity:.2f}{own_line} | "
+                 f"lr {lr:.2e} | {epoch_seconds:.1f}s{' | best' if improved else ''}")
         self.save(best=improved)
         stop.check()
         if not c.no_diagnostics and not c.diagnostics_every:
@@ -290,6 +281,10 @@ class Trainer:
         else:
             print(message, flush=True)
 
+    def kept_weights(self) -> AbstractContextManager[None]:
+        """A block in which the model holds the weights the run keeps: their average, when there is one."""
+        return self.average.applied(self.model) if self.average else nullcontext()
+
     def budget_spent(self) -> bool:
         """Whether a budget has ended this invocation, agreed by every rank."""
         return any_rank(self.world, self.budget.spent(self.progress.step), self.device)
@@ -297,8 +292,9 @@ class Trainer:
     def take_diagnostics(self) -> str:
         """Measure the diagnostics on the validation split, log and plot them; returns the summary line."""
         c, p = self.config, self.progress
-        record = measure(self.model, self.valid_ids, c.seq_len, self.device, c.precision, step=p.step,
-                         epoch=p.step / self.steps_per_epoch)
+        with self.kept_weights():
+            record = measure(self.model, self.valid_ids, c.seq_len, self.device, c.precision, step=p.step,
+                             epoch=p.step / self.steps_per_epoch)
         p.diagnostics.append(record.to_dict())
         self.metrics.write("diagnostics", **record.to_dict())
         plot_diagnostics(c.diagnostics_plot, p.diagnostics)
@@ -312,5 +308,6 @@ class Trainer:
         prompt = "".join(ch for ch in SAMPLE_PROMPT if ch in self.vocab) or self.vocab.chars[0]
         ids = encode_prompt(self.vocab, prompt, drop_unknown=False)
         generator = torch.Generator().manual_seed(seed)
-        text = generate(self.model, self.vocab, ids, self.config.sample_length, SamplingOptions(), generator)
+        with self.kept_weights():
+            text = generate(self.model, self.vocab, ids, self.config.sample_length, SamplingOptions(), generator)
         return prompt + "".join(text)

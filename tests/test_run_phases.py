@@ -4,13 +4,11 @@ nothing in them needs float64 on the training device; and a run that diverges st
 from __future__ import annotations
 
 import math
-import signal
 from pathlib import Path
 
 import pytest
 import torch
 
-import src.run_report
 import src.training
 from src.config import TrainConfig
 from src.errors import UserError
@@ -18,7 +16,7 @@ from src.interrupt import GracefulInterrupt
 from src.run import EXIT_INTERRUPTED, fit
 from src.training import Trainer
 from tests.no_float64_device import NoFloat64Device
-from tests.tiny_run import last_checkpoint, tiny_config
+from tests.tiny_run import interrupt_during, last_checkpoint, tiny_config
 
 
 def test_a_whole_epoch_with_diagnostics_makes_no_float64_on_the_training_device(tmp_path):
@@ -45,22 +43,6 @@ def test_the_epoch_is_checkpointed_before_a_failing_optional_phase(tmp_path, mon
     with pytest.raises(RuntimeError, match="diagnostics failed"):
         fit(config, given={})
     assert last_checkpoint(config)["progress"]["epoch"] == 1
-
-
-def interrupt_during(monkeypatch, name: str, call: int = 1) -> None:
-    """Make the `call`-th call of `name` by the run (src.training or src.run_report) arrive with a Ctrl-C pending."""
-    calls = []
-    for module in (src.training, src.run_report):
-        if not hasattr(module, name):
-            continue
-
-        def with_ctrl_c(*args, original=getattr(module, name), **kwargs):
-            calls.append(name)
-            if len(calls) == call:
-                signal.raise_signal(signal.SIGINT)
-            return original(*args, **kwargs)
-
-        monkeypatch.setattr(module, name, with_ctrl_c)
 
 
 @pytest.mark.parametrize("phase, function, call", [("validation", "evaluate", 1), ("diagnostics", "measure", 1),

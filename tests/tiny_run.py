@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
+import pytest
 import torch
 
+import src.run_report
+import src.training
 from src.config import TrainConfig
 from tests.textgen import make_corpus
 
@@ -29,3 +33,19 @@ def resume_given(config: TrainConfig, **flags) -> dict:
     return {"resume": True, "checkpoint_dir": config.checkpoint_dir, "plot": config.plot,
             "diagnostics_plot": config.diagnostics_plot, "sample_length": config.sample_length,
             "no_diagnostics": config.no_diagnostics, **flags}
+
+
+def interrupt_during(monkeypatch: pytest.MonkeyPatch, name: str, call: int = 1) -> None:
+    """Make the `call`-th call of `name` by the run (src.training or src.run_report) arrive with a Ctrl-C pending."""
+    calls = []
+    for module in (src.training, src.run_report):
+        if not hasattr(module, name):
+            continue
+
+        def with_ctrl_c(*args, original=getattr(module, name), **kwargs):
+            calls.append(name)
+            if len(calls) == call:
+                signal.raise_signal(signal.SIGINT)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, with_ctrl_c)
