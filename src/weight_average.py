@@ -22,12 +22,17 @@ import torch
 from torch import Tensor
 
 
+def copy_of_weights(model: torch.nn.Module) -> dict[str, Tensor]:
+    """A copy of the model's state_dict that later steps cannot change."""
+    return {name: value.detach().clone() for name, value in model.state_dict().items()}
+
+
 class WeightAverage:
     """The moving average of one model's state_dict (every floating-point entry; others copied)."""
 
     def __init__(self, model: torch.nn.Module, decay: float) -> None:
         self.decay = decay
-        self.average = {name: value.detach().clone() for name, value in model.state_dict().items()}
+        self.average = copy_of_weights(model)
 
     def rate(self, step: int) -> float:
         """d_t for optimizer step `step` (1-based): the warm-up (1 + t) / (10 + t), capped at the decay."""
@@ -55,7 +60,7 @@ class WeightAverage:
     @contextmanager
     def applied(self, model: torch.nn.Module) -> Iterator[None]:
         """Inside the block `model` holds the averaged weights; afterwards its own again, bit for bit."""
-        own = {name: value.detach().clone() for name, value in model.state_dict().items()}
+        own = copy_of_weights(model)
         model.load_state_dict(self.average)
         try:
             yield
