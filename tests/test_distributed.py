@@ -73,10 +73,11 @@ def test_a_resume_shares_the_global_batch_among_the_new_ranks():
 
 @pytest.fixture(scope="module")
 def two_ranks(tmp_path_factory):
-    """A corpus, a 2-rank run (batch 8 each) and a 1-process run (batch 16) of the same 6 steps."""
+    """A corpus, a 2-rank run (batch 8 each) and a 1-process run (batch 16) of the same 6 steps, both averaging."""
     folder = tmp_path_factory.mktemp("ddp")
     make_corpus(folder / "corpus.txt")
-    common = ["--data-file", "corpus.txt", "--epochs", "1", "--max-steps", "6", *TINY_MODEL, *EXACT]
+    common = ["--data-file", "corpus.txt", "--epochs", "1", "--max-steps", "6", "--weight-average", "0.9", *TINY_MODEL,
+              *EXACT]
     ranks = torchrun(*common, "--batch-size", "8", "--checkpoint-dir", "ranks", cwd=folder)
     assert ranks.returncode == 0, ranks.stderr[-3000:]
     single = run("train.py", *common, "--batch-size", "16", "--checkpoint-dir", "single", cwd=folder,
@@ -85,13 +86,14 @@ def two_ranks(tmp_path_factory):
     return folder, ranks
 
 
-def test_two_ranks_end_with_the_weights_of_one_process_with_the_same_global_batch(two_ranks):
+def test_two_ranks_end_with_the_weights_and_average_of_one_process_with_the_same_global_batch(two_ranks):
     folder, _ = two_ranks
     ranks = load_checkpoint(folder / "ranks/last.pt")
     single = load_checkpoint(folder / "single/last.pt")
     assert ranks["progress"]["step"] == single["progress"]["step"] == 6
-    for name, tensor in single["model"].items():
-        torch.testing.assert_close(ranks["model"][name], tensor, rtol=1e-5, atol=1e-6, msg=name)
+    for key in ("training_model", "model"):  # the weights trained, and their average
+        for name, tensor in single[key].items():
+            torch.testing.assert_close(ranks[key][name], tensor, rtol=1e-5, atol=1e-6, msg=f"{key} {name}")
 
 
 def test_rank_0_alone_prints_and_writes(two_ranks):
