@@ -29,7 +29,7 @@ from src.device import resolve_device
 from src.diagnostics import measure
 from src.distributed import ForwardWithStates, World, any_rank, barrier, join, rank_seed, sum_over_ranks, wrap
 from src.errors import UserError
-from src.evaluation import evaluate, next_char_loss
+from src.evaluation import Evaluation, evaluate, next_char_loss
 from src.interrupt import GracefulInterrupt
 from src.metrics_log import MetricsLog
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
@@ -237,11 +237,8 @@ class Trainer:
         epoch_number = p.epoch + 1
         train_loss = p.epoch_loss_sum / max(1, p.batch_in_epoch)
         with self.kept_weights():
-            valid = evaluate(self.model, self.valid_ids, c.batch_size, c.seq_len, self.device, c.precision,
-                             world=self.world)
-        # What averaging buys: the weights being trained, scored beside their average.
-        own = evaluate(self.model, self.valid_ids, c.batch_size, c.seq_len, self.device, c.precision,
-                       world=self.world) if self.average else None
+            valid = self.validate()
+        own = self.validate() if self.average else None  # what averaging buys: the trained weights, beside it
         improved = valid.loss < p.best_valid_loss
         p.best_valid_loss = min(p.best_valid_loss, valid.loss)
         p.epoch_steps.append(p.step)
@@ -271,6 +268,12 @@ class Trainer:
             if c.sample_length:
                 self.say(f"--- sample ---\n{self.sample(seed=c.seed + epoch_number)}\n--------------")
         stop.check()
+
+    def validate(self) -> Evaluation:
+        """The whole validation split scored with the weights the model holds now (shared by the ranks)."""
+        c = self.config
+        return evaluate(self.model, self.valid_ids, c.batch_size, c.seq_len, self.device, c.precision,
+                        world=self.world)
 
     def say(self, message: str, bar: tqdm | None = None) -> None:
         """Print a line of the training log (rank 0 only), above the progress bar if one is showing."""
