@@ -188,36 +188,6 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-# Flags that only steer one invocation; a resumed run takes these from the new command line and
-# everything else from the checkpoint, so a resumed run trains exactly as the original would have.
-RUN_CONTROL_FIELDS = ("max_steps", "max_minutes", "device", "resume", "checkpoint_dir", "plot", "save_every",
-                      "log_interval", "sample_length", "diagnostics_every", "no_diagnostics", "diagnostics_plot")
-
-
-def merge_for_resume(saved: dict[str, Any], given: dict[str, Any]) -> TrainConfig:
-    """The config of a resumed run: the checkpoint's settings plus this invocation's run controls.
-
-    Changing anything that shapes the model, the data or the optimisation on resume would silently
-    produce a different run, so it is refused with a message naming the flag. The one exception is
-    more --epochs than the checkpoint's: that extends the run.
-    """
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    defaults = TrainConfig()
-    # A flag newer than the checkpoint takes its default, which is how the run was trained.
-    base = {name: saved.get(name, getattr(defaults, name)) for name in known}
-    if "epochs" in given and given["epochs"] > base["epochs"]:
-        base["epochs"] = given["epochs"]  # extending the run: the LR schedule is re-planned (src/schedule.py)
-    for name, value in given.items():
-        if name not in RUN_CONTROL_FIELDS and base.get(name) != value:
-            flag = "--" + name.replace("_", "-")
-            raise UserError(
-                f"cannot change {flag} when resuming (checkpoint has {base.get(name)!r}, got {value!r})"
-            )
-    for name in RUN_CONTROL_FIELDS:
-        base[name] = given.get(name, getattr(defaults, name))
-    return TrainConfig(**base)
-
-
 @dataclass
 class GenerateConfig:
     """Everything `python generate.py` can be told."""

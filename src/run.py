@@ -15,12 +15,13 @@ from typing import Any
 import torch
 
 from src.checkpoint import load_checkpoint
-from src.config import TrainConfig, merge_for_resume
+from src.config import TrainConfig
 from src.distributed import World, any_rank, leave, world_from_env
 from src.errors import UserError
 from src.interrupt import GracefulInterrupt, StopRequested
 from src.model.rnn_model import RNNLanguageModel
 from src.run_report import describe, test_best
+from src.run_state import merge_for_resume
 from src.training import Trainer
 
 EXIT_INTERRUPTED = 130  # the shell's convention for "stopped by SIGINT"

@@ -2,18 +2,22 @@
 
 `Progress` is how far the run has got (epoch, position in it, step, histories); the RNG states are
 those training draws from. The model, optimizer and scheduler states are their own state_dicts.
+`merge_for_resume` decides which settings a resumed run takes from the checkpoint and which from
+the new command line.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 
+from src.config import TrainConfig
 from src.distributed import World, gather, rank_seed
+from src.errors import UserError
 
 if TYPE_CHECKING:  # only for the annotations: training imports this module
     from src.training import Trainer
@@ -122,3 +126,33 @@ def restore_trainer(trainer: Trainer, state: dict[str, Any]) -> None:
     trainer.progress = Progress(**state["progress"])
     trainer.carried_hidden = restore_rank_states(state, trainer.world, trainer.device, trainer.config.batch_size,
                                                  trainer.config.seed)
+
+
+# Flags that only steer one invocation; a resumed run takes these from the new command line and
+# everything else from the checkpoint, so a resumed run trains exactly as the original would have.
+RUN_CONTROL_FIELDS = ("max_steps", "max_minutes", "device", "resume", "checkpoint_dir", "plot", "save_every",
+                      "log_interval", "sample_length", "diagnostics_every", "no_diagnostics", "diagnostics_plot")
+
+
+def merge_for_resume(saved: dict[str, Any], given: dict[str, Any]) -> TrainConfig:
+    """The config of a resumed run: the checkpoint's settings plus this invocation's run controls.
+
+    Changing anything that shapes the model, the data or the optimisation on resume would silently
+    produce a different run, so it is refused with a message naming the flag. The one exception is
+    more --epochs than the checkpoint's: that extends the run.
+    """
+    known = {f.name for f in fields(TrainConfig)}
+    defaults = TrainConfig()
+    # A flag newer than the checkpoint takes its default, which is how the run was trained.
+    base = {name: saved.get(name, getattr(defaults, name)) for name in known}
+    if "epochs" in given and given["epochs"] > base["epochs"]:
+        base["epochs"] = given["epochs"]  # extending the run: the LR schedule is re-planned (src/schedule.py)
+    for name, value in given.items():
+        if name not in RUN_CONTROL_FIELDS and base.get(name) != value:
+            flag = "--" + name.replace("_", "-")
+            raise UserError(
+                f"cannot change {flag} when resuming (checkpoint has {base.get(name)!r}, got {value!r})"
+            )
+    for name in RUN_CONTROL_FIELDS:
+        base[name] = given.get(name, getattr(defaults, name))
+    return TrainConfig(**base)

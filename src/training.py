@@ -1,8 +1,8 @@
 """The training run: data -> model -> Adam steps -> validation, checkpoints, plot, samples -> test.
 
-`fit` is everything `python train.py` does. The pieces it wires together each live in their own
-module (the budget, the optimizer, the run's progress and RNG states, evaluation, diagnostics...);
-this one owns the order of events.
+`fit` (src/run.py) drives a Trainer through its epochs. The pieces the Trainer wires together each
+live in their own module (the budget, the optimizer, the run's progress and RNG states,
+evaluation, diagnostics...); this one owns the order of events.
 """
 
 from __future__ import annotations

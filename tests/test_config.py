@@ -6,8 +6,9 @@ import dataclasses
 import pytest
 
 from src.cli import add_dataclass_arguments
-from src.config import EvaluateConfig, GenerateConfig, TrainConfig, merge_for_resume
+from src.config import EvaluateConfig, GenerateConfig, TrainConfig
 from src.errors import UserError
+from src.run_state import merge_for_resume
 
 
 @pytest.mark.parametrize("cls", [TrainConfig, GenerateConfig, EvaluateConfig])

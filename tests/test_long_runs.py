@@ -12,10 +12,11 @@ import pytest
 import torch
 
 from src.autosave import Autosave
-from src.config import TrainConfig, merge_for_resume
+from src.config import TrainConfig
 from src.errors import UserError
 from src.metrics_log import MetricsLog
 from src.run import fit
+from src.run_state import merge_for_resume
 from src.schedule import FINAL_FRACTION, LRSchedule
 from tests.clocks import FakeClock
 from tests.scripts import ROOT, TINY_MODEL, assert_one_line_error, run
