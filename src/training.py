@@ -1,4 +1,4 @@
-"""The training run: data -> model -> Adam steps -> validation, checkpoints, plot, samples -> test.
+"""The Trainer: data -> model -> Adam steps -> validation, checkpoints, plot, samples (the test: src/run_report.py).
 
 `fit` (src/run.py) drives a Trainer through its epochs. The pieces the Trainer wires together each
 live in their own module (the budget, the optimizer, the run's progress and RNG states,
