@@ -48,6 +48,9 @@ class TrainConfig:
     seq_len: int = _opt(128, "characters per training window (truncated-BPTT length)", group="data")
     stride: int | None = _opt(None, "step between training window starts (default: --seq-len, no overlap)",
                               group="data")
+    shift_windows: bool = _opt(False, "move every training window start by one random offset in [0, --stride) "
+                               "each epoch, so each epoch cuts the text at other places (windows mode only)",
+                               group="data")
     batch_size: int = _opt(64, "windows per training batch (also streams per evaluation batch)", group="data")
     train_mode: str = _opt("windows", "windows: shuffled windows, each from a zero state; stateful: --batch-size "
                            "contiguous streams read in order, the hidden state carried (detached) from one "
@@ -148,6 +151,8 @@ class TrainConfig:
             raise UserError(f"--diagnostics-every must not be negative, got {self.diagnostics_every}")
         if self.stride is not None and self.stride < 1:
             raise UserError(f"--stride must be at least 1, got {self.stride}")
+        if self.shift_windows and self.train_mode != "windows":
+            raise UserError("--shift-windows needs --train-mode windows (stateful streams have no windows to move)")
         if self.lr <= 0:
             raise UserError(f"--lr must be positive, got {self.lr}")
         if (self.grad_clip < 0 or self.warmup_steps < 0 or self.sample_length < 0 or self.weight_decay < 0

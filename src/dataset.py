@@ -5,7 +5,10 @@ converted to int64 as it is made, so only batches ever exist as int64.
 
 A window is `seq_len + 1` consecutive ids: the model reads the first `seq_len` and is trained to
 predict the last `seq_len` (each input's next character, "teacher forcing"). Windows start every
-`stride` characters, so `stride < seq_len` gives overlapping windows.
+`stride` characters, so `stride < seq_len` gives overlapping windows. With `shift`, every epoch
+moves the whole grid of starts by one random offset in [0, stride): without it, character i is
+always read at window position i mod stride, after the same short or long context, epoch after
+epoch; with it, each epoch cuts the text at other places (a data augmentation for small texts).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ class WindowDataset:
     The windows are a strided view of `ids` (no copy); a batch gathers B of them.
     """
 
-    def __init__(self, ids: Tensor, seq_len: int, stride: int) -> None:
+    def __init__(self, ids: Tensor, seq_len: int, stride: int, shift: bool = False) -> None:
         if ids.numel() < seq_len + 1:
             raise UserError(
                 f"the training text has {ids.numel()} characters, fewer than one window of "
@@ -33,6 +36,7 @@ class WindowDataset:
             )
         self.seq_len = seq_len
         self.stride = stride
+        self.shift = shift
         self.ids = ids
         self.windows = ids.unfold(0, seq_len + 1, stride)  # (num_windows, seq_len + 1) view
         self.offsets = torch.arange(seq_len + 1)
@@ -59,21 +63,27 @@ class WindowDataset:
         """One epoch of (inputs (B, T), targets (B, T)) batches in a shuffled order: this rank's share.
 
         The order depends only on `epoch_seed`, so a resumed run can regenerate it and skip the
-        `start_batch` global batches it already trained on. With several ranks, global batch k is
-        the windows order[k G : (k + 1) G], G = world_size x batch_size, and rank r takes the r-th
-        of its `world_size` equal parts: the ranks together see exactly the batches of one process
-        with batch size G (the last, smaller batch is split evenly too, which is why fewer than
-        `world_size` windows may be left out of an epoch).
+        `start_batch` global batches it already trained on. With `shift`, the epoch's offset o comes
+        from the same seed and window w starts at w * stride + o, moved back to the last start that
+        fits where it would run past the text, so every epoch has the same number of windows.
+
+        With several ranks, global batch k is the windows order[k G : (k + 1) G], G = world_size x
+        batch_size, and rank r takes the r-th of its `world_size` equal parts: the ranks together
+        see exactly the batches of one process with batch size G (the last, smaller batch is split
+        evenly too, which is why fewer than `world_size` windows may be left out of an epoch).
         """
         generator = torch.Generator().manual_seed(epoch_seed)
         order = torch.randperm(len(self), generator=generator)
+        # Drawn after the order, so runs without `shift` keep exactly the batches they always had.
+        offset = int(torch.randint(self.stride, (1,), generator=generator)) if self.shift else 0
+        last_start = self.ids.numel() - self.seq_len - 1
         usable, global_batch = self.usable(world_size), batch_size * world_size
         for first in range(start_batch * global_batch, usable, global_batch):
             chosen = order[first:min(first + global_batch, usable)]
             share = len(chosen) // world_size
             # Gathered from the flat ids (first character of window w: w * stride), not by indexing the
             # overlapping `windows` view, which PyTorch would first copy whole: the entire text.
-            starts = chosen[rank * share:(rank + 1) * share] * self.stride
+            starts = (chosen[rank * share:(rank + 1) * share] * self.stride + offset).clamp(max=last_start)
             window = self.ids[starts.unsqueeze(1) + self.offsets].long()
             release_pages()  # a memory-mapped text's resident pages stay those of one batch (src/id_cache.py)
             yield window[:, :-1], window[:, 1:]

@@ -76,7 +76,7 @@ class Trainer:
             self.train_data: WindowDataset | StreamDataset = StreamDataset(train_ids, config.seq_len,
                                                                            config.batch_size * world.size)
         else:
-            self.train_data = WindowDataset(train_ids, config.seq_len, config.window_stride)
+            self.train_data = WindowDataset(train_ids, config.seq_len, config.window_stride, config.shift_windows)
         # Stateful mode: the state at the end of the last batch, where the next batch continues.
         self.carried_hidden: Tensor | None = None
         self.valid_ids, self.test_ids = corpus.valid, corpus.test

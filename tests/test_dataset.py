@@ -55,6 +55,44 @@ def test_start_batch_skips_exactly_the_batches_already_trained_on():
     assert all(torch.equal(a, b) for a, b in zip(full[5:], rest))
 
 
+def test_shifted_windows_start_at_one_offset_from_the_grid_per_epoch():
+    data = WindowDataset(torch.arange(1010), seq_len=10, stride=10, shift=True)  # room for any offset
+    offsets = set()
+    for epoch in range(8):
+        starts = torch.cat([x[:, 0] for x, _ in data.batches(16, epoch_seed=epoch)])
+        assert len(set((starts % 10).tolist())) == 1  # one offset for the whole epoch (none was moved back)
+        offsets.add(int(starts[0]) % 10)
+    assert len(offsets) > 1  # and another one in another epoch
+
+
+def test_shifting_keeps_the_number_of_windows_and_batches():
+    data = WindowDataset(torch.arange(1001), seq_len=10, stride=10, shift=True)
+    for epoch in range(8):
+        batches = [x for x, _ in data.batches(16, epoch_seed=epoch)]
+        assert len(batches) == data.num_batches(16)
+        assert sum(len(x) for x in batches) == len(data)
+
+
+def test_a_shifted_window_past_the_end_is_moved_back_to_the_last_start_that_fits():
+    ids = torch.arange(100)  # 9 windows of 11 ids at 0, 11, ..., 88: one id to spare after the last
+    data = WindowDataset(ids, seq_len=10, stride=11, shift=True)
+    moved_back = 0
+    for epoch in range(20):
+        inputs = torch.cat([x for x, _ in data.batches(4, epoch_seed=epoch)])
+        assert inputs.shape == (9, 10) and inputs[:, 0].max().item() <= 89  # every window fits in the text
+        assert torch.equal(inputs, inputs[:, :1] + torch.arange(10))  # and is contiguous
+        offsets = (inputs[:, 0] % 11).unique()
+        moved_back += len(offsets) > 1  # offset >= 2: the last window starts at 89 instead
+    assert moved_back > 0
+
+
+def test_a_resumed_shifted_epoch_skips_exactly_the_batches_already_trained_on():
+    data = WindowDataset(torch.arange(401), seq_len=4, stride=4, shift=True)
+    full = [x for x, _ in data.batches(8, epoch_seed=3)]
+    rest = [x for x, _ in data.batches(8, epoch_seed=3, start_batch=5)]
+    assert all(torch.equal(a, b) for a, b in zip(full[5:], rest, strict=True))
+
+
 def test_stream_batches_continue_each_row_where_the_previous_batch_stopped():
     data = StreamDataset(torch.arange(41), seq_len=4, streams=2)  # 40 targets -> 2 streams of 20
     batches = list(data.batches(batch_size=2, epoch_seed=0))
