@@ -6,8 +6,8 @@ converted to int64 as it is made, so only batches ever exist as int64.
 A window is `seq_len + 1` consecutive ids: the model reads the first `seq_len` and is trained to
 predict the last `seq_len` (each input's next character, "teacher forcing"). Windows start every
 `stride` characters, so `stride < seq_len` gives overlapping windows. With `shift`, every epoch
-moves the whole grid of starts by one random offset in [0, stride): without it, character i is
-always read at window position i mod stride, after the same short or long context, epoch after
+moves the whole grid of starts by one random offset in [0, stride): without it, a character is
+always read at the same window positions, after the same short or long context, epoch after
 epoch; with it, each epoch cuts the text at other places (a data augmentation for small texts).
 """
 
@@ -81,7 +81,7 @@ class WindowDataset:
         for first in range(start_batch * global_batch, usable, global_batch):
             chosen = order[first:min(first + global_batch, usable)]
             share = len(chosen) // world_size
-            # Gathered from the flat ids (first character of window w: w * stride), not by indexing the
+            # Gathered from the flat ids (first character of window w: w * stride + offset), not by indexing the
             # overlapping `windows` view, which PyTorch would first copy whole: the entire text.
             starts = (chosen[rank * share:(rank + 1) * share] * self.stride + offset).clamp(max=last_start)
             window = self.ids[starts.unsqueeze(1) + self.offsets].long()
