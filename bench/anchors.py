@@ -7,7 +7,9 @@
 The run is train.py's own (`src.training.fit`): the same data and split, windows, batches,
 optimizer, learning-rate schedule, budget, checkpoints and exact evaluation. Only the recurrence
 is the library's, so every results table can hold the two rows a reader asks for: the plain
-library tanh RNN and a gated model. Every train.py flag works here too (see --help).
+library tanh RNN and a gated model. Every train.py flag works here too (see --help), except
+those that act inside our recurrence (`--cell`, `--weight-drop`, `--ar`, ...): they are refused
+with a one-line error naming them, rather than silently ignored.
 
 Two things differ, because they read our cells' equations: the gradient/saturation diagnostics
 are off and no samples are drawn. The effective-memory curve needs only the forward pass, so
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +117,23 @@ def write_memory(config: TrainConfig, anchor: type[LibraryLanguageModel]) -> dic
     return record
 
 
+# Flags that act inside our recurrence or on our states: the library layers have no such hooks, so
+# the anchor would silently train without them (or fail deep in a step). Their defaults are no-ops.
+OUR_RECURRENCE_ONLY = ("cell", "recurrent_weight", "recurrent_init", "weight_drop", "input_dropout",
+                       "dropout_mask", "ar", "tar", "norm_stabiliser")
+
+
+def refuse_flags_of_our_recurrence(config: TrainConfig) -> None:
+    """A one-line UserError naming every flag in OUR_RECURRENCE_ONLY set away from its default."""
+    defaults = {f.name: f.default for f in fields(TrainConfig)}
+    changed = [f"--{name.replace('_', '-')} {getattr(config, name)}" for name in OUR_RECURRENCE_ONLY
+               if getattr(config, name) != defaults[name]]
+    if changed:
+        raise UserError(f"{', '.join(changed)}: not available for the library anchors (torch.nn.RNN/LSTM have "
+                        "their own cell and per-step dropout between layers, and none of our W_hh, input or "
+                        "state regularisers)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Train torch.nn.RNN or torch.nn.LSTM exactly as train.py trains "
                                                  "the from-scratch tanh RNN, for results tables' anchor rows.")
@@ -125,9 +145,7 @@ def main() -> int:
     # The diagnostics and the sampler read our cells' equations; the library layers have none.
     given.update(no_diagnostics=True, sample_length=0)
     config = TrainConfig(**given)
-    if config.dropout_mask != "step":  # the library layer drops between its layers with a fresh mask per step
-        raise UserError("--dropout-mask sequence is not available for the library anchors: torch.nn.RNN/LSTM "
-                        "apply their own per-step dropout between layers")
+    refuse_flags_of_our_recurrence(config)
     code = fit(config, given, model_class=ANCHORS[library])
     if code == 0:
         write_memory(config, ANCHORS[library])

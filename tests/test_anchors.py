@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.anchors import LibraryLanguageModel, LibraryLSTMModel
+from bench.anchors import LibraryLanguageModel, LibraryLSTMModel, refuse_flags_of_our_recurrence
+from src.config import TrainConfig
+from src.errors import UserError
 from src.evaluation import evaluate
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from tests.scripts import assert_one_line_error
@@ -57,9 +59,21 @@ def test_the_anchor_script_trains_tests_and_measures_memory(tmp_path):
     assert memory["memory_span"] in memory["memory_context"]
 
 
-def test_the_anchor_script_refuses_sequence_dropout_with_one_line(tmp_path):
+def test_the_anchor_script_refuses_flags_of_our_recurrence_with_one_line(tmp_path):
     make_corpus(tmp_path / "corpus.txt")
     result = subprocess.run(
         [sys.executable, "-m", "bench.anchors", "--library", "lstm", "--data-file", str(tmp_path / "corpus.txt"),
-         "--dropout-mask", "sequence"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert_one_line_error(result, "--dropout-mask sequence")
+         "--dropout-mask", "sequence", "--weight-drop", "0.3"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert_one_line_error(result, "--dropout-mask sequence", "--weight-drop 0.3")
+
+
+@pytest.mark.parametrize("flag", [dict(cell="multiplicative"), dict(recurrent_weight="orthogonal"),
+                                  dict(recurrent_init="identity"), dict(input_dropout=0.1), dict(ar=1.0),
+                                  dict(tar=1.0), dict(norm_stabiliser=0.1)])
+def test_every_flag_the_library_layers_would_ignore_is_refused(flag):
+    with pytest.raises(UserError, match="not available for the library anchors"):
+        refuse_flags_of_our_recurrence(TrainConfig(**flag))
+
+
+def test_flags_the_anchors_honour_pass():
+    refuse_flags_of_our_recurrence(TrainConfig(dropout=0.3, lr=4e-3, weight_average=0.999, shift_windows=True))
