@@ -69,6 +69,10 @@ class TrainConfig:
     weight_drop: float = _opt(0.0, "DropConnect on W_hh: in each training batch every recurrent weight is "
                               "zeroed with this probability (one mask for all steps), the rest scaled up; "
                               "evaluation uses W_hh", group="model")
+    input_dropout: float = _opt(0.0, "in training, each input character's embedding is dropped whole with this "
+                                "probability (one draw per position), the rest scaled up: some characters are "
+                                "then predicted without seeing the one before; evaluation sees every input",
+                                group="model")
     recurrent_weight: str = _opt("free", "free: W_hh is trained as it is; orthogonal: W_hh = exp(A - A^T), "
                                  "orthogonal at every step, trained through A (expRNN)", group="model",
                                  choices=["free", "orthogonal"])
@@ -167,6 +171,8 @@ class TrainConfig:
             raise UserError(f"--zoneout must be in (0, 1), got {self.zoneout}")
         if not 0 <= self.weight_drop < 1:
             raise UserError(f"--weight-drop must be in [0, 1), got {self.weight_drop}")
+        if not 0 <= self.input_dropout < 1:
+            raise UserError(f"--input-dropout must be in [0, 1), got {self.input_dropout}")
         if not 0 <= self.weight_average < 1:
             raise UserError(f"--weight-average must be in [0, 1), got {self.weight_average}")
         if not (0 < self.valid_fraction < 1 and 0 <= self.test_fraction < 1

@@ -90,7 +90,7 @@ class Trainer:
         self.model_config = ModelConfig(len(self.vocab), config.embedding_dim, config.hidden_size, config.num_layers,
                                         config.rnn_impl, config.dropout, config.recurrent_init, config.cell,
                                         config.weight_drop, config.recurrent_weight, config.zoneout,
-                                        config.dropout_mask)
+                                        config.dropout_mask, config.input_dropout)
         self.model_class = model_class
         self.model = model_class(self.model_config).to(self.device)
         if world.rank > 0:  # the same initial weights everywhere, but each rank its own dropout masks

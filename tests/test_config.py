@@ -36,7 +36,7 @@ def test_stride_defaults_to_the_sequence_length():
 @pytest.mark.parametrize("bad", [dict(hidden_size=0), dict(lr=0.0), dict(valid_fraction=0.6, test_fraction=0.5),
                                  dict(stride=0), dict(max_steps=0), dict(grad_clip=-1.0), dict(valid_fraction=0.0),
                                  dict(test_fraction=-0.1), dict(diagnostics_every=-1), dict(weight_drop=1.0),
-                                 dict(ar=-0.1), dict(norm_stabiliser=-1.0),
+                                 dict(ar=-0.1), dict(norm_stabiliser=-1.0), dict(input_dropout=1.0),
                                  dict(shift_windows=True, train_mode="stateful")])
 def test_invalid_values_are_user_errors(bad):
     with pytest.raises(UserError):

@@ -18,7 +18,8 @@ Two implementations of the loop, selected by `ModelConfig.rnn_impl`, compute the
 
 `ModelConfig.cell` picks the layer's equation (`CELLS`: the vanilla one above, or an opt-in ungated
 variant with its own hand-written backward); `recurrent_weight` and `weight_drop` change how W_hh
-is parametrised and regularised in training, never the equation.
+is parametrised and regularised in training, and `input_dropout` drops whole input embeddings in
+training: neither changes the equation.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class ModelConfig:
     recurrent_weight: str = "free"  # free, or orthogonal: W_hh = exp(A - A^T) (src/model/orthogonal.py)
     zoneout: float = 0.1  # the probability p of the zoneout cell (used by cell="zoneout" only)
     dropout_mask: str = "step"  # a key of DROPOUT_MASKS: a fresh mask per position, or one per sequence
+    input_dropout: float = 0.0  # probability that a position's whole input embedding e_t is dropped in training
 
     def __post_init__(self) -> None:
         if self.rnn_impl not in RNN_IMPLS:
@@ -75,6 +77,8 @@ class ModelConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.dropout_mask not in DROPOUT_MASKS:
             raise ValueError(f"dropout_mask must be one of {DROPOUT_MASKS}, got {self.dropout_mask!r}")
+        if not 0 <= self.input_dropout < 1:
+            raise ValueError(f"input_dropout must be in [0, 1), got {self.input_dropout}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for checkpoints."""
@@ -175,7 +179,23 @@ class RNNLanguageModel(nn.Module):
         return cell.weight_hh
 
     def embed_and_project(self, tokens: Tensor) -> Tensor:
-        """Layer 0's projected inputs e_t W_ih^T + b_ih + b_hh for token ids of any shape."""
+        """Layer 0's projected inputs e_t W_ih^T + b_ih + b_hh for token ids of any shape.
+
+        In training with input_dropout p, each position's embedding is dropped whole:
+        e_t -> e_t m_t / (1 - p), m_t ~ Bernoulli(1 - p), one draw per position. The projection
+        proj(e) = e W_ih^T + b is affine, so proj(e_t m_t / (1 - p)) = b + (proj(e_t) - b) m_t / (1 - p)
+        with b = proj(0): the mask can act after the projection, and the V-row table still serves.
+        """
+        projected = self.project_embedding(tokens)
+        p = self.config.input_dropout
+        if not (self.training and p > 0):
+            return projected
+        bias = self.cells[0].project_input(projected.new_zeros(self.config.embedding_dim))  # (H,): proj(0)
+        keep = projected.new_empty(*tokens.shape, 1).bernoulli_(1 - p)  # (..., 1): m_t, 0 or 1
+        return bias + (projected - bias) * keep / (1 - p)
+
+    def project_embedding(self, tokens: Tensor) -> Tensor:
+        """e_t W_ih^T + b_ih + b_hh for token ids of any shape, without input dropout."""
         cell = self.cells[0]
         if self.config.rnn_impl == "bptt" and tokens.numel() > self.config.vocab_size:
             table = cell.project_input(self.embedding.weight)  # (V, H): one row per character
