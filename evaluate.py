@@ -7,7 +7,6 @@ from pathlib import Path
 
 from src.checkpoint import load_checkpoint
 from src.cli import add_dataclass_arguments, run_main
-from src.config import EvaluateConfig
 from src.corpus import read_text
 from src.device import resolve_device
 from src.dynamic_evaluation import dynamic_evaluate
@@ -15,6 +14,7 @@ from src.errors import UserError
 from src.evaluation import evaluate
 from src.model.rnn_model import RNNLanguageModel
 from src.precision import checkpoint_precision
+from src.script_configs import EvaluateConfig
 from src.vocab import CharVocab
 
 

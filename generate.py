@@ -9,10 +9,10 @@ import torch
 
 from src.checkpoint import load_checkpoint
 from src.cli import add_dataclass_arguments, run_main
-from src.config import GenerateConfig
 from src.device import resolve_device
 from src.model.rnn_model import RNNLanguageModel
 from src.sampling import SamplingOptions, encode_prompt, generate
+from src.script_configs import GenerateConfig
 from src.vocab import CharVocab
 
 

@@ -15,9 +15,9 @@ import time
 import torch
 
 from src.cli import add_dataclass_arguments, run_main
-from src.config import GpuCheckConfig
 from src.device import resolve_device
 from src.gpu_check import run_checks, summary_table
+from src.script_configs import GpuCheckConfig
 
 
 def main() -> int:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from src.checkpoint import load_checkpoint
 from src.cli import add_dataclass_arguments, run_main
-from src.config import VisualizeConfig
 from src.corpus import read_text
 from src.errors import UserError
 from src.model.rnn_model import RNNLanguageModel
+from src.script_configs import VisualizeConfig
 from src.viewer.data import build_view_data
 from src.viewer.page import render_page
 from src.vocab import CharVocab

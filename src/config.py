@@ -14,7 +14,7 @@ from typing import Any
 from src.errors import UserError
 
 
-def _opt(default: Any, help: str, **extra: Any) -> Any:
+def option(default: Any, help: str, **extra: Any) -> Any:
     """A dataclass field with its command-line help text (and optional choices, metavar, group)."""
     return field(default=default, metadata={"help": help, **extra})
 
@@ -32,118 +32,121 @@ class TrainConfig:
     """
 
     # --- data -----------------------------------------------------------------------------
-    dataset: str = _opt("wikitext-2", "the corpus when no --data-file is given: WikiText-2 raw (10.9M training "
+    dataset: str = option("wikitext-2", "the corpus when no --data-file is given: WikiText-2 raw (10.9M training "
                         "characters) or WikiText-103 raw (540M), from Hugging Face", group="data",
                         choices=["wikitext-2", "wikitext-103"])
-    data_dir: str | None = _opt(None, "folder with wiki.train.raw, wiki.valid.raw and wiki.test.raw; downloaded "
+    data_dir: str | None = option(None, "folder with wiki.train.raw, wiki.valid.raw and wiki.test.raw; downloaded "
                                 "there if missing (default: data/<dataset>-raw)", group="data", metavar="DIR")
-    data_file: str | None = _opt(None, "train on this UTF-8 text file instead of WikiText-2, split contiguously "
+    data_file: str | None = option(None, "train on this UTF-8 text file instead of WikiText-2, split contiguously "
                                  "into train/valid/test", group="data", metavar="PATH")
-    valid_fraction: float = _opt(0.05, "with --data-file: fraction of the text used for validation", group="data")
-    test_fraction: float = _opt(0.05, "with --data-file: fraction at the end used for test (0: no test split, "
+    valid_fraction: float = option(0.05, "with --data-file: fraction of the text used for validation", group="data")
+    test_fraction: float = option(0.05, "with --data-file: fraction at the end used for test (0: no test split, "
                                 "unless --test-file gives one)", group="data")
-    test_file: str | None = _opt(None, "test on this UTF-8 text file instead of the test split of the data "
+    test_file: str | None = option(None, "test on this UTF-8 text file instead of the test split of the data "
                                  "(with --data-file, --test-fraction is then ignored)", group="data",
                                  metavar="PATH")
-    seq_len: int = _opt(128, "characters per training window (truncated-BPTT length)", group="data")
-    stride: int | None = _opt(None, "step between training window starts (default: --seq-len, no overlap)",
+    train_fraction: float = option(1.0, "train on only this first fraction of the training split (a learning curve: "
+                                   "validation, test and the vocabulary stay those of the whole split)",
+                                   group="data")
+    seq_len: int = option(128, "characters per training window (truncated-BPTT length)", group="data")
+    stride: int | None = option(None, "step between training window starts (default: --seq-len, no overlap)",
                               group="data")
-    shift_windows: bool = _opt(False, "move every training window start by one random offset in [0, --stride) "
+    shift_windows: bool = option(False, "move every training window start by one random offset in [0, --stride) "
                                "each epoch, so each epoch cuts the text at other places (windows mode only)",
                                group="data")
-    batch_size: int = _opt(64, "windows per training batch (also streams per evaluation batch)", group="data")
-    train_mode: str = _opt("windows", "windows: shuffled windows, each from a zero state; stateful: --batch-size "
+    batch_size: int = option(64, "windows per training batch (also streams per evaluation batch)", group="data")
+    train_mode: str = option("windows", "windows: shuffled windows, each from a zero state; stateful: --batch-size "
                            "contiguous streams read in order, the hidden state carried (detached) from one "
                            "window to the next and reset each epoch", group="data",
                            choices=["windows", "stateful"])
 
     # --- model ----------------------------------------------------------------------------
-    embedding_dim: int = _opt(128, "size of the character embedding fed to the first layer", group="model")
-    hidden_size: int = _opt(1024, "units per recurrent layer", group="model")
-    num_layers: int = _opt(2, "number of stacked tanh RNN layers", group="model")
-    dropout: float = _opt(0.1, "dropout on each layer's outputs, before the next layer and the head",
+    embedding_dim: int = option(128, "size of the character embedding fed to the first layer", group="model")
+    hidden_size: int = option(1024, "units per recurrent layer", group="model")
+    num_layers: int = option(2, "number of stacked tanh RNN layers", group="model")
+    dropout: float = option(0.1, "dropout on each layer's outputs, before the next layer and the head",
                           group="model")
-    dropout_mask: str = _opt("step", "step: a fresh dropout mask at every position; sequence: one mask per "
+    dropout_mask: str = option("step", "step: a fresh dropout mask at every position; sequence: one mask per "
                              "window, the same units dropped at every step (variational dropout)", group="model",
                              choices=["step", "sequence"])
-    weight_drop: float = _opt(0.0, "DropConnect on W_hh: in each training batch every recurrent weight is "
+    weight_drop: float = option(0.0, "DropConnect on W_hh: in each training batch every recurrent weight is "
                               "zeroed with this probability (one mask for all steps), the rest scaled up; "
                               "evaluation uses W_hh", group="model")
-    input_dropout: float = _opt(0.0, "in training, each input character's embedding is dropped whole with this "
+    input_dropout: float = option(0.0, "in training, each input character's embedding is dropped whole with this "
                                 "probability (one draw per position), the rest scaled up: some characters are "
                                 "then predicted without seeing the one before; evaluation sees every input",
                                 group="model")
-    recurrent_weight: str = _opt("free", "free: W_hh is trained as it is; orthogonal: W_hh = exp(A - A^T), "
+    recurrent_weight: str = option("free", "free: W_hh is trained as it is; orthogonal: W_hh = exp(A - A^T), "
                                  "orthogonal at every step, trained through A (expRNN)", group="model",
                                  choices=["free", "orthogonal"])
-    recurrent_init: str = _opt("uniform", "initial W_hh: uniform U(-1/sqrt(H), 1/sqrt(H)) like the rest, "
+    recurrent_init: str = option("uniform", "initial W_hh: uniform U(-1/sqrt(H), 1/sqrt(H)) like the rest, "
                                "orthogonal, or identity", group="model",
                                choices=["uniform", "orthogonal", "identity"])
-    cell: str = _opt("vanilla", "the recurrence's equation: vanilla, h = tanh(x W_ih^T + b + h W_hh^T); or an "
+    cell: str = option("vanilla", "the recurrence's equation: vanilla, h = tanh(x W_ih^T + b + h W_hh^T); or an "
                      "opt-in ungated variant: layernorm, h = tanh(g * LN(x W_ih^T + b + h W_hh^T) + s); "
                      "multiplicative, h = tanh(alpha*w*u + beta_h*u + beta_x*w + b) for w = x W_ih^T, u = h W_hh^T; "
                      "zoneout, h = m*h + (1-m)*tanh(...) with m ~ Bernoulli(--zoneout), m = --zoneout at "
                      "evaluation (README)", group="model",
                      choices=["vanilla", "layernorm", "multiplicative", "zoneout"])
-    zoneout: float = _opt(0.1, "for --cell zoneout: the probability that a unit keeps its previous value at a "
+    zoneout: float = option(0.1, "for --cell zoneout: the probability that a unit keeps its previous value at a "
                           "training step (and the leak at evaluation)", group="model")
-    rnn_impl: str = _opt("bptt", "recurrence implementation: bptt (hand-written backward, faster) or autograd "
+    rnn_impl: str = option("bptt", "recurrence implementation: bptt (hand-written backward, faster) or autograd "
                          "(the plain reference loop); both compute the same function", group="model",
                          choices=["bptt", "autograd"])
-    precision: str = _opt("auto", "bf16: mixed precision (bf16 matrix multiplies, float32 weights and loss; "
+    precision: str = option("auto", "bf16: mixed precision (bf16 matrix multiplies, float32 weights and loss; "
                           "cpu and cuda); fp32; auto: bf16 on CPUs with native bf16 instructions, else fp32",
                           group="model", choices=["auto", "fp32", "bf16"])
 
     # --- optimisation ---------------------------------------------------------------------
-    epochs: int = _opt(5, "passes over the training split; the LR schedule is planned over them (or over a "
+    epochs: int = option(5, "passes over the training split; the LR schedule is planned over them (or over a "
                        "shorter budget). With --resume, more epochs than the checkpoint's extend the run: the "
                        "decay is re-planned from the current step", group="optimisation")
-    max_steps: int | None = _opt(None, "stop after this many optimizer steps in total; the LR schedule is "
+    max_steps: int | None = option(None, "stop after this many optimizer steps in total; the LR schedule is "
                                  "planned to end there", group="optimisation")
-    max_minutes: float | None = _opt(None, "stop cleanly after this many minutes, then validate and test; the LR "
+    max_minutes: float | None = option(None, "stop cleanly after this many minutes, then validate and test; the LR "
                                      "schedule is planned to end there (re-estimated from the pace as the run "
                                      "goes)", group="optimisation")
-    lr: float = _opt(2e-3, "peak Adam learning rate", group="optimisation")
-    weight_decay: float = _opt(0.0, "decoupled (AdamW) weight decay on weight matrices and embeddings, not "
+    lr: float = option(2e-3, "peak Adam learning rate", group="optimisation")
+    weight_decay: float = option(0.0, "decoupled (AdamW) weight decay on weight matrices and embeddings, not "
                                "biases", group="optimisation")
-    lr_schedule: str = _opt("cosine", "linear warmup, then cosine decay to 10%% of --lr; or constant after "
+    lr_schedule: str = option("cosine", "linear warmup, then cosine decay to 10%% of --lr; or constant after "
                             "warmup", group="optimisation", choices=["cosine", "constant"])
-    warmup_steps: int = _opt(200, "steps of linear learning-rate warmup", group="optimisation")
-    grad_clip: float = _opt(1.0, "clip the global gradient norm to this value (0 disables)", group="optimisation")
-    weight_average: float = _opt(0.0, "keep a moving average of the weights with this decay (e.g. 0.999; 0: off) "
+    warmup_steps: int = option(200, "steps of linear learning-rate warmup", group="optimisation")
+    grad_clip: float = option(1.0, "clip the global gradient norm to this value (0 disables)", group="optimisation")
+    weight_average: float = option(0.0, "keep a moving average of the weights with this decay (e.g. 0.999; 0: off) "
                                  "and validate, test, sample and save it as the model, while training continues "
                                  "from its own weights (src/weight_average.py)", group="optimisation",
                                  metavar="DECAY")
 
     # --- regularisation (src/regularisers.py; training loss only) ----------------------------
-    ar: float = _opt(0.0, "activation regularisation: add ar * mean(h^2) of every layer's states to the "
+    ar: float = option(0.0, "activation regularisation: add ar * mean(h^2) of every layer's states to the "
                      "training loss (pulls tanh units out of saturation)", group="regularisation")
-    tar: float = _opt(0.0, "temporal activation regularisation: add tar * mean((h_t - h_{t-1})^2)",
+    tar: float = option(0.0, "temporal activation regularisation: add tar * mean((h_t - h_{t-1})^2)",
                       group="regularisation")
-    norm_stabiliser: float = _opt(0.0, "norm-stabiliser: add this * mean((||h_t|| - ||h_{t-1}||)^2)",
+    norm_stabiliser: float = option(0.0, "norm-stabiliser: add this * mean((||h_t|| - ||h_{t-1}||)^2)",
                                   group="regularisation")
 
     # --- run ------------------------------------------------------------------------------
-    seed: int = _opt(1337, "random seed for initialisation, data order and samples", group="run")
-    device: str = _opt("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps", group="run")
-    resume: bool = _opt(False, "continue from <checkpoint-dir>/last.pt exactly where it stopped", group="run")
-    checkpoint_dir: str = _opt("checkpoints", "where last.pt, best.pt, metrics.jsonl and results.json go",
+    seed: int = option(1337, "random seed for initialisation, data order and samples", group="run")
+    device: str = option("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps", group="run")
+    resume: bool = option(False, "continue from <checkpoint-dir>/last.pt exactly where it stopped", group="run")
+    checkpoint_dir: str = option("checkpoints", "where last.pt, best.pt, metrics.jsonl and results.json go",
                                group="run", metavar="DIR")
-    plot: str = _opt("loss_curve.png", "where to write the loss curve after every epoch", group="run",
+    plot: str = option("loss_curve.png", "where to write the loss curve after every epoch", group="run",
                      metavar="PATH")
-    save_every: float = _opt(10.0, "minutes of training between mid-epoch saves of last.pt, so a crash or kill -9 "
+    save_every: float = option(10.0, "minutes of training between mid-epoch saves of last.pt, so a crash or kill -9 "
                              "loses at most this much work (last.pt is also written after every epoch); 0: only "
                              "after epochs", group="run")
-    log_interval: int = _opt(50, "write the training loss to metrics.jsonl every this many steps", group="run")
-    sample_length: int = _opt(300, "characters to sample after every epoch (0 disables)", group="run")
+    log_interval: int = option(50, "write the training loss to metrics.jsonl every this many steps", group="run")
+    sample_length: int = option(300, "characters to sample after every epoch (0 disables)", group="run")
 
     # --- diagnostics (src/diagnostics.py) -------------------------------------------------
-    diagnostics_every: int = _opt(0, "measure gradient flow through time, saturation, W_hh's spectrum and "
+    diagnostics_every: int = option(0, "measure gradient flow through time, saturation, W_hh's spectrum and "
                                   "effective memory every N optimizer steps; 0: at the end of every epoch",
                                   group="diagnostics", metavar="N")
-    no_diagnostics: bool = _opt(False, "turn the diagnostics off (no diagnostics.png, nothing logged)",
+    no_diagnostics: bool = option(False, "turn the diagnostics off (no diagnostics.png, nothing logged)",
                                 group="diagnostics")
-    diagnostics_plot: str = _opt("diagnostics.png", "where to write the diagnostics figure", group="diagnostics",
+    diagnostics_plot: str = option("diagnostics.png", "where to write the diagnostics figure", group="diagnostics",
                                  metavar="PATH")
 
     def __post_init__(self) -> None:
@@ -179,6 +182,8 @@ class TrainConfig:
                 and self.valid_fraction + self.test_fraction < 1):
             raise UserError("--valid-fraction must be in (0, 1), --test-fraction in [0, 1), and they must sum "
                             "to less than 1")
+        if not 0 < self.train_fraction <= 1:
+            raise UserError(f"--train-fraction must be in (0, 1], got {self.train_fraction}")
         if self.max_steps is not None and self.max_steps < 1:
             raise UserError(f"--max-steps must be at least 1, got {self.max_steps}")
         if self.max_minutes is not None and self.max_minutes <= 0:
@@ -197,101 +202,3 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain values only, so checkpoints stay loadable with `weights_only=True`."""
         return dataclasses.asdict(self)
-
-
-@dataclass
-class GenerateConfig:
-    """Everything `python generate.py` can be told."""
-
-    checkpoint: str = _opt("checkpoints/best.pt", "checkpoint to sample from", metavar="PATH")
-    prompt: str = _opt("The ", "text that primes the hidden state; the sample continues it", metavar="TEXT")
-    length: int = _opt(500, "characters to generate after the prompt")
-    temperature: float = _opt(0.8, "divide the logits by this: below 1 is more conservative, above 1 wilder")
-    top_k: int | None = _opt(None, "draw only from the k most likely characters")
-    top_p: float | None = _opt(None, "draw only from the smallest set of characters whose probability reaches p")
-    seed: int | None = _opt(None, "random seed for reproducible samples (default: a fresh one each run)")
-    num_samples: int = _opt(1, "how many independent samples to draw")
-    device: str = _opt("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
-    drop_unknown: bool = _opt(False, "drop prompt characters the model never saw instead of failing")
-
-    def __post_init__(self) -> None:
-        if self.length < 0:
-            raise UserError(f"--length must not be negative, got {self.length}")
-        if self.num_samples < 1:
-            raise UserError(f"--num-samples must be at least 1, got {self.num_samples}")
-
-
-@dataclass
-class EvaluateConfig:
-    """Everything `python evaluate.py` can be told."""
-
-    text_file: str | None = _opt(None, "UTF-8 text to score, e.g. a held-out test set (required)", metavar="PATH")
-    checkpoint: str = _opt("checkpoints/best.pt", "checkpoint to evaluate", metavar="PATH")
-    batch_size: int = _opt(64, "parallel streams the text is laid out in (the result barely depends on it)")
-    seq_len: int = _opt(128, "characters per forward call; the state is carried across calls")
-    precision: str | None = _opt(None, "bf16, fp32, or auto (bf16 on CPUs with native bf16 instructions, else "
-                                 "fp32); default: the precision the checkpoint was trained in, which "
-                                 "reproduces its results.json", choices=["auto", "fp32", "bf16"])
-    device: str = _opt("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
-    dynamic: bool = _opt(False, "also score the text with dynamic evaluation (the model adapts to each window "
-                         "after scoring it); printed beside the static figure")
-    dynamic_lr: float = _opt(0.1, "dynamic evaluation: SGD step size on each scored window's mean loss (choose "
-                             "it on validation text: 0.1 was best for the 2 x 1024 WikiText-2 proxy model)")
-    dynamic_decay: float = _opt(0.0, "dynamic evaluation: pull toward the trained weights per step, in [0, 1)")
-
-    def __post_init__(self) -> None:
-        if self.dynamic_lr <= 0 or not 0 <= self.dynamic_decay < 1:
-            raise UserError("--dynamic-lr must be positive and --dynamic-decay in [0, 1)")
-        if self.text_file is None:
-            raise UserError("--text-file is required: the text to evaluate the checkpoint on")
-        if self.batch_size < 1 or self.seq_len < 1:
-            raise UserError("--batch-size and --seq-len must be at least 1")
-
-
-@dataclass
-class VisualizeConfig:
-    """Everything `python visualize.py` can be told."""
-
-    text_file: str | None = _opt(None, "UTF-8 text to run the model over (required)", metavar="PATH")
-    checkpoint: str = _opt("checkpoints/best.pt", "checkpoint whose hidden units to show", metavar="PATH")
-    out: str = _opt("viewer.html", "the HTML file to write (one self-contained page)", metavar="PATH")
-    start: int = _opt(0, "first character of the text to show (the state starts from zero there)")
-    chars: int = _opt(2000, "how many characters to show (fewer if the text ends first)")
-    units: str = _opt("64", "units per layer embedded in the page: a number (the ones the feature rankings name, "
-                      "then the most variable) or 'all'", metavar="N|all")
-
-    def __post_init__(self) -> None:
-        if self.text_file is None:
-            raise UserError("--text-file is required: the text to show the hidden units on")
-        if self.start < 0 or self.chars < 2:
-            raise UserError(f"--start must not be negative and --chars must be at least 2, got {self.start} "
-                            f"and {self.chars}")
-        if self.units != "all" and not (self.units.isdigit() and int(self.units) >= 1):
-            raise UserError(f"--units must be a positive number or 'all', got {self.units!r}")
-
-    @property
-    def units_per_layer(self) -> int | None:
-        """--units as a count; None for all."""
-        return None if self.units == "all" else int(self.units)
-
-
-@dataclass
-class GpuCheckConfig:
-    """Everything `python gpu_check.py` can be told."""
-
-    device: str = _opt("cuda", "the device to check (cpu runs the same checks, smaller: how the checks are tested)")
-    hidden_sizes: str = _opt("512,1024", "hidden sizes of the speed comparison with PyTorch's RNN layer, "
-                             "comma-separated",
-                             metavar="H,H")
-    steps: int = _opt(60, "optimizer steps of each short training run (bf16 and fp32)")
-    workdir: str | None = _opt(None, "where to keep the runs' files (default: a temporary folder)", metavar="DIR")
-
-    def __post_init__(self) -> None:
-        try:
-            sizes = [int(h) for h in self.hidden_sizes.split(",")]
-        except ValueError:
-            sizes = []
-        if not sizes or min(sizes) < 1:
-            raise UserError(f"--hidden-sizes must be positive integers separated by commas, got {self.hidden_sizes!r}")
-        if self.steps < 1:
-            raise UserError(f"--steps must be at least 1, got {self.steps}")

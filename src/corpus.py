@@ -65,6 +65,11 @@ def split_text(text: str, valid_fraction: float, test_fraction: float) -> tuple[
     return text[:n_train], text[n_train:n_train + n_valid], text[n_train + n_valid:]
 
 
+def training_prefix(length: int, fraction: float) -> int:
+    """How many of a training split's `length` characters `--train-fraction` keeps (its first ones)."""
+    return int(length * fraction)
+
+
 def load_text_file(path: str, valid_fraction: float, test_fraction: float) -> Corpus:
     """Any UTF-8 text file, split contiguously into train / valid / test."""
     text = read_text(Path(path))
@@ -161,6 +166,7 @@ def load_corpus(config: TrainConfig) -> Corpus:
     """The text the config asks for: a single file (split) or the WikiText-2 folder.
 
     `--test-file` replaces the test split; a split data file then only gives train and validation.
+    `--train-fraction` keeps only the start of the training split.
     """
     if config.data_file is not None:
         test_fraction = 0.0 if config.test_file is not None else config.test_fraction
@@ -170,4 +176,4 @@ def load_corpus(config: TrainConfig) -> Corpus:
     if config.test_file is not None:
         corpus = replace(corpus, test=read_text(Path(config.test_file)),
                          source=f"{corpus.source}; test: {config.test_file}")
-    return corpus
+    return replace(corpus, train=corpus.train[:training_prefix(len(corpus.train), config.train_fraction)])

@@ -6,7 +6,9 @@
     --test-file T       T encoded as the test split
 
 The vocabulary is the characters of the training part (the first n_train characters of F, or
-wiki.train.raw), unless a resumed run brings its own. Every split is a 1-D uint8 (or uint16)
+wiki.train.raw), unless a resumed run brings its own. `--train-fraction f` then keeps only the
+first f of the training ids: validation, test and the vocabulary are unchanged, so the points of a
+learning curve differ in nothing but the text they train on. Every split is a 1-D uint8 (or uint16)
 tensor viewing the memory map: nothing is read into memory until a batch needs it, and batches
 are converted to int64 one at a time (src/dataset.py, src/evaluation.py).
 """
@@ -21,7 +23,7 @@ import torch
 from torch import Tensor
 
 from src.config import TrainConfig
-from src.corpus import WIKITEXT_DATASETS, WIKITEXT_FILES, wikitext_folder
+from src.corpus import WIKITEXT_DATASETS, WIKITEXT_FILES, training_prefix, wikitext_folder
 from src.errors import UserError
 from src.id_cache import cached_ids, text_length, training_characters
 
@@ -66,4 +68,8 @@ def load_corpus_ids(config: TrainConfig, chars: list[str] | None = None) -> Corp
     if config.test_file is not None:
         test = as_tensor(cached_ids(Path(config.test_file), chars))
         source = f"{source}; test: {config.test_file}"
+    if config.train_fraction < 1:
+        kept = training_prefix(train.numel(), config.train_fraction)
+        source = f"{source}; training on its first {kept:,} of {train.numel():,} characters"
+        train = train[:kept]
     return CorpusIds(train, valid, test, chars, source)

@@ -32,7 +32,8 @@ class WindowDataset:
         if ids.numel() < seq_len + 1:
             raise UserError(
                 f"the training text has {ids.numel()} characters, fewer than one window of "
-                f"--seq-len {seq_len} plus the next character; use a longer text or a smaller --seq-len"
+                f"--seq-len {seq_len} plus the next character; use more text (or a larger --train-fraction) or "
+                f"a smaller --seq-len"
             )
         self.seq_len = seq_len
         self.stride = stride
@@ -103,7 +104,7 @@ class StreamDataset:
         stream_len = (ids.numel() - 1) // streams
         if stream_len < 1:
             raise UserError(f"the training text has {ids.numel()} characters, too few for {streams} streams; "
-                            "use a longer text or a smaller --batch-size")
+                            "use more text (or a larger --train-fraction) or a smaller --batch-size")
         self.seq_len = seq_len
         self.inputs = ids[: streams * stream_len].view(streams, stream_len)
         self.targets = ids[1: streams * stream_len + 1].view(streams, stream_len)

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 import src.gpu_check
-from src.config import GpuCheckConfig
 from src.errors import UserError
 from src.gpu_check import check_gradients, run_checks
+from src.script_configs import GpuCheckConfig
 from tests.scripts import run
 
 

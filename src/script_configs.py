@@ -1,0 +1,110 @@
+"""The configurations of the small scripts: generate.py, evaluate.py, visualize.py and gpu_check.py.
+
+One dataclass per script, built into flags the same way as `TrainConfig` (src/config.py, src/cli.py):
+each field's metadata carries its help text, and `__post_init__` turns bad values into one-line errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from src.config import option
+from src.errors import UserError
+
+
+@dataclass
+class GenerateConfig:
+    """Everything `python generate.py` can be told."""
+
+    checkpoint: str = option("checkpoints/best.pt", "checkpoint to sample from", metavar="PATH")
+    prompt: str = option("The ", "text that primes the hidden state; the sample continues it", metavar="TEXT")
+    length: int = option(500, "characters to generate after the prompt")
+    temperature: float = option(0.8, "divide the logits by this: below 1 is more conservative, above 1 wilder")
+    top_k: int | None = option(None, "draw only from the k most likely characters")
+    top_p: float | None = option(None, "draw only from the smallest set of characters whose probability reaches p")
+    seed: int | None = option(None, "random seed for reproducible samples (default: a fresh one each run)")
+    num_samples: int = option(1, "how many independent samples to draw")
+    device: str = option("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+    drop_unknown: bool = option(False, "drop prompt characters the model never saw instead of failing")
+
+    def __post_init__(self) -> None:
+        if self.length < 0:
+            raise UserError(f"--length must not be negative, got {self.length}")
+        if self.num_samples < 1:
+            raise UserError(f"--num-samples must be at least 1, got {self.num_samples}")
+
+
+@dataclass
+class EvaluateConfig:
+    """Everything `python evaluate.py` can be told."""
+
+    text_file: str | None = option(None, "UTF-8 text to score, e.g. a held-out test set (required)", metavar="PATH")
+    checkpoint: str = option("checkpoints/best.pt", "checkpoint to evaluate", metavar="PATH")
+    batch_size: int = option(64, "parallel streams the text is laid out in (the result barely depends on it)")
+    seq_len: int = option(128, "characters per forward call; the state is carried across calls")
+    precision: str | None = option(None, "bf16, fp32, or auto (bf16 on CPUs with native bf16 instructions, else "
+                                 "fp32); default: the precision the checkpoint was trained in, which "
+                                 "reproduces its results.json", choices=["auto", "fp32", "bf16"])
+    device: str = option("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+    dynamic: bool = option(False, "also score the text with dynamic evaluation (the model adapts to each window "
+                         "after scoring it); printed beside the static figure")
+    dynamic_lr: float = option(0.1, "dynamic evaluation: SGD step size on each scored window's mean loss (choose "
+                             "it on validation text: 0.1 was best for the 2 x 1024 WikiText-2 proxy model)")
+    dynamic_decay: float = option(0.0, "dynamic evaluation: pull toward the trained weights per step, in [0, 1)")
+
+    def __post_init__(self) -> None:
+        if self.dynamic_lr <= 0 or not 0 <= self.dynamic_decay < 1:
+            raise UserError("--dynamic-lr must be positive and --dynamic-decay in [0, 1)")
+        if self.text_file is None:
+            raise UserError("--text-file is required: the text to evaluate the checkpoint on")
+        if self.batch_size < 1 or self.seq_len < 1:
+            raise UserError("--batch-size and --seq-len must be at least 1")
+
+
+@dataclass
+class VisualizeConfig:
+    """Everything `python visualize.py` can be told."""
+
+    text_file: str | None = option(None, "UTF-8 text to run the model over (required)", metavar="PATH")
+    checkpoint: str = option("checkpoints/best.pt", "checkpoint whose hidden units to show", metavar="PATH")
+    out: str = option("viewer.html", "the HTML file to write (one self-contained page)", metavar="PATH")
+    start: int = option(0, "first character of the text to show (the state starts from zero there)")
+    chars: int = option(2000, "how many characters to show (fewer if the text ends first)")
+    units: str = option("64", "units per layer embedded in the page: a number (the ones the feature rankings name, "
+                      "then the most variable) or 'all'", metavar="N|all")
+
+    def __post_init__(self) -> None:
+        if self.text_file is None:
+            raise UserError("--text-file is required: the text to show the hidden units on")
+        if self.start < 0 or self.chars < 2:
+            raise UserError(f"--start must not be negative and --chars must be at least 2, got {self.start} "
+                            f"and {self.chars}")
+        if self.units != "all" and not (self.units.isdigit() and int(self.units) >= 1):
+            raise UserError(f"--units must be a positive number or 'all', got {self.units!r}")
+
+    @property
+    def units_per_layer(self) -> int | None:
+        """--units as a count; None for all."""
+        return None if self.units == "all" else int(self.units)
+
+
+@dataclass
+class GpuCheckConfig:
+    """Everything `python gpu_check.py` can be told."""
+
+    device: str = option("cuda", "the device to check (cpu runs the same checks, smaller: how the checks are tested)")
+    hidden_sizes: str = option("512,1024", "hidden sizes of the speed comparison with PyTorch's RNN layer, "
+                             "comma-separated",
+                             metavar="H,H")
+    steps: int = option(60, "optimizer steps of each short training run (bf16 and fp32)")
+    workdir: str | None = option(None, "where to keep the runs' files (default: a temporary folder)", metavar="DIR")
+
+    def __post_init__(self) -> None:
+        try:
+            sizes = [int(h) for h in self.hidden_sizes.split(",")]
+        except ValueError:
+            sizes = []
+        if not sizes or min(sizes) < 1:
+            raise UserError(f"--hidden-sizes must be positive integers separated by commas, got {self.hidden_sizes!r}")
+        if self.steps < 1:
+            raise UserError(f"--steps must be at least 1, got {self.steps}")
