@@ -14,7 +14,7 @@ from typing import Any
 from src.errors import UserError
 
 
-def option(default: Any, help: str, **extra: Any) -> Any:
+def flag(default: Any, help: str, **extra: Any) -> Any:
     """A dataclass field with its command-line help text (and optional choices, metavar, group)."""
     return field(default=default, metadata={"help": help, **extra})
 
@@ -32,121 +32,120 @@ class TrainConfig:
     """
 
     # --- data -----------------------------------------------------------------------------
-    dataset: str = option("wikitext-2", "the corpus when no --data-file is given: WikiText-2 raw (10.9M training "
+    dataset: str = flag("wikitext-2", "the corpus when no --data-file is given: WikiText-2 raw (10.9M training "
                         "characters) or WikiText-103 raw (540M), from Hugging Face", group="data",
                         choices=["wikitext-2", "wikitext-103"])
-    data_dir: str | None = option(None, "folder with wiki.train.raw, wiki.valid.raw and wiki.test.raw; downloaded "
+    data_dir: str | None = flag(None, "folder with wiki.train.raw, wiki.valid.raw and wiki.test.raw; downloaded "
                                 "there if missing (default: data/<dataset>-raw)", group="data", metavar="DIR")
-    data_file: str | None = option(None, "train on this UTF-8 text file instead of WikiText-2, split contiguously "
+    data_file: str | None = flag(None, "train on this UTF-8 text file instead of WikiText-2, split contiguously "
                                  "into train/valid/test", group="data", metavar="PATH")
-    valid_fraction: float = option(0.05, "with --data-file: fraction of the text used for validation", group="data")
-    test_fraction: float = option(0.05, "with --data-file: fraction at the end used for test (0: no test split, "
+    valid_fraction: float = flag(0.05, "with --data-file: fraction of the text used for validation", group="data")
+    test_fraction: float = flag(0.05, "with --data-file: fraction at the end used for test (0: no test split, "
                                 "unless --test-file gives one)", group="data")
-    test_file: str | None = option(None, "test on this UTF-8 text file instead of the test split of the data "
+    test_file: str | None = flag(None, "test on this UTF-8 text file instead of the test split of the data "
                                  "(with --data-file, --test-fraction is then ignored)", group="data",
                                  metavar="PATH")
-    train_fraction: float = option(1.0, "train on only this first fraction of the training split (a learning curve: "
-                                   "validation, test and the vocabulary stay those of the whole split)",
-                                   group="data")
-    seq_len: int = option(128, "characters per training window (truncated-BPTT length)", group="data")
-    stride: int | None = option(None, "step between training window starts (default: --seq-len, no overlap)",
+    train_fraction: float = flag(1.0, "train on only this first fraction of the training split (a learning curve: "
+                                 "validation, test and the vocabulary stay those of the whole split)", group="data")
+    seq_len: int = flag(128, "characters per training window (truncated-BPTT length)", group="data")
+    stride: int | None = flag(None, "step between training window starts (default: --seq-len, no overlap)",
                               group="data")
-    shift_windows: bool = option(False, "move every training window start by one random offset in [0, --stride) "
+    shift_windows: bool = flag(False, "move every training window start by one random offset in [0, --stride) "
                                "each epoch, so each epoch cuts the text at other places (windows mode only)",
                                group="data")
-    batch_size: int = option(64, "windows per training batch (also streams per evaluation batch)", group="data")
-    train_mode: str = option("windows", "windows: shuffled windows, each from a zero state; stateful: --batch-size "
+    batch_size: int = flag(64, "windows per training batch (also streams per evaluation batch)", group="data")
+    train_mode: str = flag("windows", "windows: shuffled windows, each from a zero state; stateful: --batch-size "
                            "contiguous streams read in order, the hidden state carried (detached) from one "
                            "window to the next and reset each epoch", group="data",
                            choices=["windows", "stateful"])
 
     # --- model ----------------------------------------------------------------------------
-    embedding_dim: int = option(128, "size of the character embedding fed to the first layer", group="model")
-    hidden_size: int = option(1024, "units per recurrent layer", group="model")
-    num_layers: int = option(2, "number of stacked tanh RNN layers", group="model")
-    dropout: float = option(0.1, "dropout on each layer's outputs, before the next layer and the head",
+    embedding_dim: int = flag(128, "size of the character embedding fed to the first layer", group="model")
+    hidden_size: int = flag(1024, "units per recurrent layer", group="model")
+    num_layers: int = flag(2, "number of stacked tanh RNN layers", group="model")
+    dropout: float = flag(0.1, "dropout on each layer's outputs, before the next layer and the head",
                           group="model")
-    dropout_mask: str = option("step", "step: a fresh dropout mask at every position; sequence: one mask per "
+    dropout_mask: str = flag("step", "step: a fresh dropout mask at every position; sequence: one mask per "
                              "window, the same units dropped at every step (variational dropout)", group="model",
                              choices=["step", "sequence"])
-    weight_drop: float = option(0.0, "DropConnect on W_hh: in each training batch every recurrent weight is "
+    weight_drop: float = flag(0.0, "DropConnect on W_hh: in each training batch every recurrent weight is "
                               "zeroed with this probability (one mask for all steps), the rest scaled up; "
                               "evaluation uses W_hh", group="model")
-    input_dropout: float = option(0.0, "in training, each input character's embedding is dropped whole with this "
+    input_dropout: float = flag(0.0, "in training, each input character's embedding is dropped whole with this "
                                 "probability (one draw per position), the rest scaled up: some characters are "
                                 "then predicted without seeing the one before; evaluation sees every input",
                                 group="model")
-    recurrent_weight: str = option("free", "free: W_hh is trained as it is; orthogonal: W_hh = exp(A - A^T), "
+    recurrent_weight: str = flag("free", "free: W_hh is trained as it is; orthogonal: W_hh = exp(A - A^T), "
                                  "orthogonal at every step, trained through A (expRNN)", group="model",
                                  choices=["free", "orthogonal"])
-    recurrent_init: str = option("uniform", "initial W_hh: uniform U(-1/sqrt(H), 1/sqrt(H)) like the rest, "
+    recurrent_init: str = flag("uniform", "initial W_hh: uniform U(-1/sqrt(H), 1/sqrt(H)) like the rest, "
                                "orthogonal, or identity", group="model",
                                choices=["uniform", "orthogonal", "identity"])
-    cell: str = option("vanilla", "the recurrence's equation: vanilla, h = tanh(x W_ih^T + b + h W_hh^T); or an "
+    cell: str = flag("vanilla", "the recurrence's equation: vanilla, h = tanh(x W_ih^T + b + h W_hh^T); or an "
                      "opt-in ungated variant: layernorm, h = tanh(g * LN(x W_ih^T + b + h W_hh^T) + s); "
                      "multiplicative, h = tanh(alpha*w*u + beta_h*u + beta_x*w + b) for w = x W_ih^T, u = h W_hh^T; "
                      "zoneout, h = m*h + (1-m)*tanh(...) with m ~ Bernoulli(--zoneout), m = --zoneout at "
                      "evaluation (README)", group="model",
                      choices=["vanilla", "layernorm", "multiplicative", "zoneout"])
-    zoneout: float = option(0.1, "for --cell zoneout: the probability that a unit keeps its previous value at a "
+    zoneout: float = flag(0.1, "for --cell zoneout: the probability that a unit keeps its previous value at a "
                           "training step (and the leak at evaluation)", group="model")
-    rnn_impl: str = option("bptt", "recurrence implementation: bptt (hand-written backward, faster) or autograd "
+    rnn_impl: str = flag("bptt", "recurrence implementation: bptt (hand-written backward, faster) or autograd "
                          "(the plain reference loop); both compute the same function", group="model",
                          choices=["bptt", "autograd"])
-    precision: str = option("auto", "bf16: mixed precision (bf16 matrix multiplies, float32 weights and loss; "
+    precision: str = flag("auto", "bf16: mixed precision (bf16 matrix multiplies, float32 weights and loss; "
                           "cpu and cuda); fp32; auto: bf16 on CPUs with native bf16 instructions, else fp32",
                           group="model", choices=["auto", "fp32", "bf16"])
 
     # --- optimisation ---------------------------------------------------------------------
-    epochs: int = option(5, "passes over the training split; the LR schedule is planned over them (or over a "
+    epochs: int = flag(5, "passes over the training split; the LR schedule is planned over them (or over a "
                        "shorter budget). With --resume, more epochs than the checkpoint's extend the run: the "
                        "decay is re-planned from the current step", group="optimisation")
-    max_steps: int | None = option(None, "stop after this many optimizer steps in total; the LR schedule is "
+    max_steps: int | None = flag(None, "stop after this many optimizer steps in total; the LR schedule is "
                                  "planned to end there", group="optimisation")
-    max_minutes: float | None = option(None, "stop cleanly after this many minutes, then validate and test; the LR "
+    max_minutes: float | None = flag(None, "stop cleanly after this many minutes, then validate and test; the LR "
                                      "schedule is planned to end there (re-estimated from the pace as the run "
                                      "goes)", group="optimisation")
-    lr: float = option(2e-3, "peak Adam learning rate", group="optimisation")
-    weight_decay: float = option(0.0, "decoupled (AdamW) weight decay on weight matrices and embeddings, not "
+    lr: float = flag(2e-3, "peak Adam learning rate", group="optimisation")
+    weight_decay: float = flag(0.0, "decoupled (AdamW) weight decay on weight matrices and embeddings, not "
                                "biases", group="optimisation")
-    lr_schedule: str = option("cosine", "linear warmup, then cosine decay to 10%% of --lr; or constant after "
+    lr_schedule: str = flag("cosine", "linear warmup, then cosine decay to 10%% of --lr; or constant after "
                             "warmup", group="optimisation", choices=["cosine", "constant"])
-    warmup_steps: int = option(200, "steps of linear learning-rate warmup", group="optimisation")
-    grad_clip: float = option(1.0, "clip the global gradient norm to this value (0 disables)", group="optimisation")
-    weight_average: float = option(0.0, "keep a moving average of the weights with this decay (e.g. 0.999; 0: off) "
+    warmup_steps: int = flag(200, "steps of linear learning-rate warmup", group="optimisation")
+    grad_clip: float = flag(1.0, "clip the global gradient norm to this value (0 disables)", group="optimisation")
+    weight_average: float = flag(0.0, "keep a moving average of the weights with this decay (e.g. 0.999; 0: off) "
                                  "and validate, test, sample and save it as the model, while training continues "
                                  "from its own weights (src/weight_average.py)", group="optimisation",
                                  metavar="DECAY")
 
     # --- regularisation (src/regularisers.py; training loss only) ----------------------------
-    ar: float = option(0.0, "activation regularisation: add ar * mean(h^2) of every layer's states to the "
+    ar: float = flag(0.0, "activation regularisation: add ar * mean(h^2) of every layer's states to the "
                      "training loss (pulls tanh units out of saturation)", group="regularisation")
-    tar: float = option(0.0, "temporal activation regularisation: add tar * mean((h_t - h_{t-1})^2)",
+    tar: float = flag(0.0, "temporal activation regularisation: add tar * mean((h_t - h_{t-1})^2)",
                       group="regularisation")
-    norm_stabiliser: float = option(0.0, "norm-stabiliser: add this * mean((||h_t|| - ||h_{t-1}||)^2)",
+    norm_stabiliser: float = flag(0.0, "norm-stabiliser: add this * mean((||h_t|| - ||h_{t-1}||)^2)",
                                   group="regularisation")
 
     # --- run ------------------------------------------------------------------------------
-    seed: int = option(1337, "random seed for initialisation, data order and samples", group="run")
-    device: str = option("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps", group="run")
-    resume: bool = option(False, "continue from <checkpoint-dir>/last.pt exactly where it stopped", group="run")
-    checkpoint_dir: str = option("checkpoints", "where last.pt, best.pt, metrics.jsonl and results.json go",
+    seed: int = flag(1337, "random seed for initialisation, data order and samples", group="run")
+    device: str = flag("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps", group="run")
+    resume: bool = flag(False, "continue from <checkpoint-dir>/last.pt exactly where it stopped", group="run")
+    checkpoint_dir: str = flag("checkpoints", "where last.pt, best.pt, metrics.jsonl and results.json go",
                                group="run", metavar="DIR")
-    plot: str = option("loss_curve.png", "where to write the loss curve after every epoch", group="run",
+    plot: str = flag("loss_curve.png", "where to write the loss curve after every epoch", group="run",
                      metavar="PATH")
-    save_every: float = option(10.0, "minutes of training between mid-epoch saves of last.pt, so a crash or kill -9 "
+    save_every: float = flag(10.0, "minutes of training between mid-epoch saves of last.pt, so a crash or kill -9 "
                              "loses at most this much work (last.pt is also written after every epoch); 0: only "
                              "after epochs", group="run")
-    log_interval: int = option(50, "write the training loss to metrics.jsonl every this many steps", group="run")
-    sample_length: int = option(300, "characters to sample after every epoch (0 disables)", group="run")
+    log_interval: int = flag(50, "write the training loss to metrics.jsonl every this many steps", group="run")
+    sample_length: int = flag(300, "characters to sample after every epoch (0 disables)", group="run")
 
     # --- diagnostics (src/diagnostics.py) -------------------------------------------------
-    diagnostics_every: int = option(0, "measure gradient flow through time, saturation, W_hh's spectrum and "
+    diagnostics_every: int = flag(0, "measure gradient flow through time, saturation, W_hh's spectrum and "
                                   "effective memory every N optimizer steps; 0: at the end of every epoch",
                                   group="diagnostics", metavar="N")
-    no_diagnostics: bool = option(False, "turn the diagnostics off (no diagnostics.png, nothing logged)",
+    no_diagnostics: bool = flag(False, "turn the diagnostics off (no diagnostics.png, nothing logged)",
                                 group="diagnostics")
-    diagnostics_plot: str = option("diagnostics.png", "where to write the diagnostics figure", group="diagnostics",
+    diagnostics_plot: str = flag("diagnostics.png", "where to write the diagnostics figure", group="diagnostics",
                                  metavar="PATH")
 
     def __post_init__(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from src.config import option
+from src.config import flag
 from src.errors import UserError
 
 
@@ -16,16 +16,16 @@ from src.errors import UserError
 class GenerateConfig:
     """Everything `python generate.py` can be told."""
 
-    checkpoint: str = option("checkpoints/best.pt", "checkpoint to sample from", metavar="PATH")
-    prompt: str = option("The ", "text that primes the hidden state; the sample continues it", metavar="TEXT")
-    length: int = option(500, "characters to generate after the prompt")
-    temperature: float = option(0.8, "divide the logits by this: below 1 is more conservative, above 1 wilder")
-    top_k: int | None = option(None, "draw only from the k most likely characters")
-    top_p: float | None = option(None, "draw only from the smallest set of characters whose probability reaches p")
-    seed: int | None = option(None, "random seed for reproducible samples (default: a fresh one each run)")
-    num_samples: int = option(1, "how many independent samples to draw")
-    device: str = option("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
-    drop_unknown: bool = option(False, "drop prompt characters the model never saw instead of failing")
+    checkpoint: str = flag("checkpoints/best.pt", "checkpoint to sample from", metavar="PATH")
+    prompt: str = flag("The ", "text that primes the hidden state; the sample continues it", metavar="TEXT")
+    length: int = flag(500, "characters to generate after the prompt")
+    temperature: float = flag(0.8, "divide the logits by this: below 1 is more conservative, above 1 wilder")
+    top_k: int | None = flag(None, "draw only from the k most likely characters")
+    top_p: float | None = flag(None, "draw only from the smallest set of characters whose probability reaches p")
+    seed: int | None = flag(None, "random seed for reproducible samples (default: a fresh one each run)")
+    num_samples: int = flag(1, "how many independent samples to draw")
+    device: str = flag("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+    drop_unknown: bool = flag(False, "drop prompt characters the model never saw instead of failing")
 
     def __post_init__(self) -> None:
         if self.length < 0:
@@ -38,19 +38,19 @@ class GenerateConfig:
 class EvaluateConfig:
     """Everything `python evaluate.py` can be told."""
 
-    text_file: str | None = option(None, "UTF-8 text to score, e.g. a held-out test set (required)", metavar="PATH")
-    checkpoint: str = option("checkpoints/best.pt", "checkpoint to evaluate", metavar="PATH")
-    batch_size: int = option(64, "parallel streams the text is laid out in (the result barely depends on it)")
-    seq_len: int = option(128, "characters per forward call; the state is carried across calls")
-    precision: str | None = option(None, "bf16, fp32, or auto (bf16 on CPUs with native bf16 instructions, else "
+    text_file: str | None = flag(None, "UTF-8 text to score, e.g. a held-out test set (required)", metavar="PATH")
+    checkpoint: str = flag("checkpoints/best.pt", "checkpoint to evaluate", metavar="PATH")
+    batch_size: int = flag(64, "parallel streams the text is laid out in (the result barely depends on it)")
+    seq_len: int = flag(128, "characters per forward call; the state is carried across calls")
+    precision: str | None = flag(None, "bf16, fp32, or auto (bf16 on CPUs with native bf16 instructions, else "
                                  "fp32); default: the precision the checkpoint was trained in, which "
                                  "reproduces its results.json", choices=["auto", "fp32", "bf16"])
-    device: str = option("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
-    dynamic: bool = option(False, "also score the text with dynamic evaluation (the model adapts to each window "
+    device: str = flag("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+    dynamic: bool = flag(False, "also score the text with dynamic evaluation (the model adapts to each window "
                          "after scoring it); printed beside the static figure")
-    dynamic_lr: float = option(0.1, "dynamic evaluation: SGD step size on each scored window's mean loss (choose "
+    dynamic_lr: float = flag(0.1, "dynamic evaluation: SGD step size on each scored window's mean loss (choose "
                              "it on validation text: 0.1 was best for the 2 x 1024 WikiText-2 proxy model)")
-    dynamic_decay: float = option(0.0, "dynamic evaluation: pull toward the trained weights per step, in [0, 1)")
+    dynamic_decay: float = flag(0.0, "dynamic evaluation: pull toward the trained weights per step, in [0, 1)")
 
     def __post_init__(self) -> None:
         if self.dynamic_lr <= 0 or not 0 <= self.dynamic_decay < 1:
@@ -65,12 +65,12 @@ class EvaluateConfig:
 class VisualizeConfig:
     """Everything `python visualize.py` can be told."""
 
-    text_file: str | None = option(None, "UTF-8 text to run the model over (required)", metavar="PATH")
-    checkpoint: str = option("checkpoints/best.pt", "checkpoint whose hidden units to show", metavar="PATH")
-    out: str = option("viewer.html", "the HTML file to write (one self-contained page)", metavar="PATH")
-    start: int = option(0, "first character of the text to show (the state starts from zero there)")
-    chars: int = option(2000, "how many characters to show (fewer if the text ends first)")
-    units: str = option("64", "units per layer embedded in the page: a number (the ones the feature rankings name, "
+    text_file: str | None = flag(None, "UTF-8 text to run the model over (required)", metavar="PATH")
+    checkpoint: str = flag("checkpoints/best.pt", "checkpoint whose hidden units to show", metavar="PATH")
+    out: str = flag("viewer.html", "the HTML file to write (one self-contained page)", metavar="PATH")
+    start: int = flag(0, "first character of the text to show (the state starts from zero there)")
+    chars: int = flag(2000, "how many characters to show (fewer if the text ends first)")
+    units: str = flag("64", "units per layer embedded in the page: a number (the ones the feature rankings name, "
                       "then the most variable) or 'all'", metavar="N|all")
 
     def __post_init__(self) -> None:
@@ -92,12 +92,12 @@ class VisualizeConfig:
 class GpuCheckConfig:
     """Everything `python gpu_check.py` can be told."""
 
-    device: str = option("cuda", "the device to check (cpu runs the same checks, smaller: how the checks are tested)")
-    hidden_sizes: str = option("512,1024", "hidden sizes of the speed comparison with PyTorch's RNN layer, "
+    device: str = flag("cuda", "the device to check (cpu runs the same checks, smaller: how the checks are tested)")
+    hidden_sizes: str = flag("512,1024", "hidden sizes of the speed comparison with PyTorch's RNN layer, "
                              "comma-separated",
                              metavar="H,H")
-    steps: int = option(60, "optimizer steps of each short training run (bf16 and fp32)")
-    workdir: str | None = option(None, "where to keep the runs' files (default: a temporary folder)", metavar="DIR")
+    steps: int = flag(60, "optimizer steps of each short training run (bf16 and fp32)")
+    workdir: str | None = flag(None, "where to keep the runs' files (default: a temporary folder)", metavar="DIR")
 
     def __post_init__(self) -> None:
         try:
