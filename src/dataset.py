@@ -33,7 +33,7 @@ class WindowDataset:
             raise UserError(
                 f"the training text has {ids.numel()} characters, fewer than one window of "
                 f"--seq-len {seq_len} plus the next character; use more text (or a larger --train-fraction) or "
-                f"a smaller --seq-len"
+                "a smaller --seq-len"
             )
         self.seq_len = seq_len
         self.stride = stride
