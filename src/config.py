@@ -2,7 +2,8 @@
 
 `train.py` builds its flags from these fields (see `src.cli`), and checkpoints store the config as
 a plain dict (`dataclasses.asdict`), so a run can always be resumed or sampled with the exact
-settings it was trained with.
+settings it was trained with. `flag` (a field with its help text) also builds the other scripts'
+configs (src/script_configs.py).
 """
 
 from __future__ import annotations

@@ -33,7 +33,8 @@ def test_the_string_loader_keeps_the_same_start(tmp_path):
 
 
 def test_a_run_on_half_its_training_text_takes_half_the_steps_and_saves_the_fraction(tmp_path):
-    (tmp_path / "whole").mkdir(), (tmp_path / "half").mkdir()
+    for folder in ("whole", "half"):
+        (tmp_path / folder).mkdir()
     whole, half = tiny_config(tmp_path / "whole"), tiny_config(tmp_path / "half", train_fraction=0.5)
     assert fit(whole, given={}) == 0 and fit(half, given={}) == 0
     steps = [last_checkpoint(config)["progress"]["step"] for config in (whole, half)]
@@ -41,7 +42,7 @@ def test_a_run_on_half_its_training_text_takes_half_the_steps_and_saves_the_frac
     assert last_checkpoint(half)["config"]["train_fraction"] == 0.5
 
 
-def test_a_fraction_too_small_for_one_batch_is_a_one_line_error(tmp_path):
+def test_a_fraction_too_small_for_one_window_is_a_one_line_error(tmp_path):
     make_corpus(tmp_path / "corpus.txt")
     result = run("train.py", "--data-file", "corpus.txt", *TINY_MODEL, "--train-fraction", "0.001", cwd=tmp_path)
     assert_one_line_error(result, "has 21 characters", "--train-fraction")
