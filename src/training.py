@@ -1,7 +1,7 @@
 """The Trainer: data -> model -> Adam steps -> validation, checkpoints, plot, samples (the test: src/run_report.py).
 
 `fit` (src/run.py) drives a Trainer through its epochs. The pieces the Trainer wires together each
-live in their own module (the budget, the optimizer, the run's progress and RNG states,
+live in their own module (the data, the budget, the optimizer, the run's progress and RNG states,
 evaluation, diagnostics...); this one owns the order of events.
 """
 
@@ -23,11 +23,9 @@ from src.autosave import Autosave
 from src.budget import Budget
 from src.checkpoint import save_checkpoint
 from src.config import TrainConfig
-from src.corpus_ids import load_corpus_ids
-from src.dataset import StreamDataset, WindowDataset
 from src.device import resolve_device
 from src.diagnostics import measure
-from src.distributed import ForwardWithStates, World, any_rank, barrier, join, rank_seed, sum_over_ranks, wrap
+from src.distributed import ForwardWithStates, World, any_rank, join, rank_seed, sum_over_ranks, wrap
 from src.errors import UserError
 from src.evaluation import Evaluation, evaluate, next_char_loss
 from src.interrupt import GracefulInterrupt
@@ -37,10 +35,10 @@ from src.optimizer import build_optimizer
 from src.plotting import plot_diagnostics, plot_loss_curve
 from src.precision import autocast, resolve_precision
 from src.regularisers import StatePenalties
+from src.run_data import load_run_data
 from src.run_state import Progress, restore_trainer, trainer_state
 from src.sampling import SamplingOptions, encode_prompt, generate
 from src.schedule import LRSchedule
-from src.vocab import CharVocab
 from src.weight_average import WeightAverage
 
 SAMPLE_PROMPT = "The "
@@ -63,29 +61,11 @@ class Trainer:
         self.checkpoint_dir = Path(config.checkpoint_dir)
         torch.manual_seed(config.seed)
 
-        if not world.main:
-            barrier(world)  # rank 0 builds (or checks) the id cache first, so no two processes write it
-        corpus = load_corpus_ids(config, resume_state["vocab"] if resume_state else None)
-        if world.main:
-            barrier(world)
-        self.source = corpus.source
-        self.train_chars = corpus.train.numel()
-        self.vocab = CharVocab(corpus.chars)
-        train_ids = corpus.train
-        if config.train_mode == "stateful":
-            self.train_data: WindowDataset | StreamDataset = StreamDataset(train_ids, config.seq_len,
-                                                                           config.batch_size * world.size)
-        else:
-            self.train_data = WindowDataset(train_ids, config.seq_len, config.window_stride, config.shift_windows)
+        data = load_run_data(config, resume_state["vocab"] if resume_state else None, world)
+        self.source, self.vocab, self.train_chars = data.source, data.vocab, data.train_chars
+        self.train_data, self.valid_ids, self.test_ids = data.train, data.valid, data.test
         # Stateful mode: the state at the end of the last batch, where the next batch continues.
         self.carried_hidden: Tensor | None = None
-        self.valid_ids, self.test_ids = corpus.valid, corpus.test
-        if self.valid_ids.numel() < 2:
-            raise UserError("the validation split has fewer than 2 characters; use a longer text")
-        # An empty test split is fine (--test-fraction 0: the run reports validation only); one
-        # character is not, since there would be nothing to predict it from.
-        if self.test_ids.numel() == 1:
-            raise UserError("the test split has fewer than 2 characters; use a longer text")
 
         self.model_config = ModelConfig(len(self.vocab), config.embedding_dim, config.hidden_size, config.num_layers,
                                         config.rnn_impl, config.dropout, config.recurrent_init, config.cell,

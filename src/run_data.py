@@ -1,0 +1,57 @@
+"""The data one training run sees: the corpus's ids, the training split cut into batches, and the size checks.
+
+    --train-mode windows    the training ids as windows of seq_len + 1 (src/dataset.py: WindowDataset),
+                            reshuffled every epoch
+    --train-mode stateful   the training ids as batch_size x world_size parallel streams (StreamDataset),
+                            read in order, so a batch continues where the last one ended
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import Tensor
+
+from src.config import TrainConfig
+from src.corpus_ids import load_corpus_ids
+from src.dataset import StreamDataset, WindowDataset
+from src.distributed import World, barrier
+from src.errors import UserError
+from src.vocab import CharVocab
+
+
+@dataclass
+class RunData:
+    """The splits a Trainer uses, ready for it: batches to train on, ids to score, and their origin."""
+
+    source: str
+    vocab: CharVocab
+    train: WindowDataset | StreamDataset
+    train_chars: int
+    valid: Tensor
+    test: Tensor
+
+
+def load_run_data(config: TrainConfig, vocab_chars: list[str] | None, world: World = World()) -> RunData:
+    """Load (or, on first use, encode and cache) the corpus and wrap its training split for `config`.
+
+    `vocab_chars`: a resumed run's vocabulary (None for a fresh run, which takes the training text's).
+    Raises UserError when the validation or test split is too short to predict anything.
+    """
+    if not world.main:
+        barrier(world)  # rank 0 builds (or checks) the id cache first, so no two processes write it
+    corpus = load_corpus_ids(config, vocab_chars)
+    if world.main:
+        barrier(world)
+    if corpus.valid.numel() < 2:
+        raise UserError("the validation split has fewer than 2 characters; use a longer text")
+    # An empty test split is fine (--test-fraction 0: the run reports validation only); one
+    # character is not, since there would be nothing to predict it from.
+    if corpus.test.numel() == 1:
+        raise UserError("the test split has fewer than 2 characters; use a longer text")
+    if config.train_mode == "stateful":
+        train: WindowDataset | StreamDataset = StreamDataset(corpus.train, config.seq_len,
+                                                             config.batch_size * world.size)
+    else:
+        train = WindowDataset(corpus.train, config.seq_len, config.window_stride, config.shift_windows)
+    return RunData(corpus.source, CharVocab(corpus.chars), train, corpus.train.numel(), corpus.valid, corpus.test)
