@@ -10,19 +10,20 @@ from src.corpus_ids import load_corpus_ids
 from src.dataset import StreamDataset, WindowDataset
 from src.errors import UserError
 from src.run_data import load_run_data
+from tests.textgen import make_corpus
 
 
-def write_text(tmp_path, length: int = 1000) -> str:
-    path = tmp_path / "t.txt"
-    path.write_text("".join(chr(ord("a") + (i * 7) % 26) for i in range(length)), encoding="utf-8")
-    return str(path)
+def write_text(tmp_path) -> str:
+    """A text of just over 1,000 characters, so that a fraction of 0.001 leaves a split of one character."""
+    return str(make_corpus(tmp_path / "t.txt", characters=1000))
 
 
 def test_the_run_data_carries_the_corpus_splits_and_vocabulary(tmp_path):
     config = TrainConfig(data_file=write_text(tmp_path), valid_fraction=0.1, test_fraction=0.1, seq_len=16)
     data, ids = load_run_data(config, None), load_corpus_ids(config)
     assert torch.equal(data.valid, ids.valid) and torch.equal(data.test, ids.test)
-    assert data.train_chars == ids.train.numel() == 800
+    length = len((tmp_path / "t.txt").read_text(encoding="utf-8"))
+    assert data.train_chars == ids.train.numel() == length - 2 * int(length * 0.1)
     assert data.vocab.chars == ids.chars and data.source == ids.source
 
 
