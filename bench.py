@@ -4,7 +4,8 @@ For each hidden size, the same language model (embedding -> L tanh layers -> lin
 with identical weights as `torch_rnn` (torch.nn.RNN, the reference), `autograd` (our loop,
 differentiated by PyTorch) and `bptt` (our loop with the hand-written backward), plus the same two
 for each opt-in cell variant (`layernorm_autograd`, `layernorm_bptt`, `multiplicative_...`,
-`zoneout_...`: the shared weights copied, the variant's own parameters at their initial values).
+`factored_...`, `zoneout_...`: the shared weights copied, the variant's own parameters at their
+initial values).
 Each round times one step of every implementation in a rotated order, so drift on a shared machine
 hits all of them alike; the table reports medians.
 

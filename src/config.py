@@ -85,9 +85,10 @@ class TrainConfig:
     cell: str = flag("vanilla", "the recurrence's equation: vanilla, h = tanh(x W_ih^T + b + h W_hh^T); or an "
                      "opt-in ungated variant: layernorm, h = tanh(g * LN(x W_ih^T + b + h W_hh^T) + s); "
                      "multiplicative, h = tanh(alpha*w*u + beta_h*u + beta_x*w + b) for w = x W_ih^T, u = h W_hh^T; "
+                     "factored, h = tanh(x W_ih^T + b + ((x W_fx^T + b_fx) * (h W_hh^T)) W_hf^T); "
                      "zoneout, h = m*h + (1-m)*tanh(...) with m ~ Bernoulli(--zoneout), m = --zoneout at "
                      "evaluation (README)", group="model",
-                     choices=["vanilla", "layernorm", "multiplicative", "zoneout"])
+                     choices=["vanilla", "layernorm", "multiplicative", "factored", "zoneout"])
     zoneout: float = flag(0.1, "for --cell zoneout: the probability that a unit keeps its previous value at a "
                           "training step (and the leak at evaluation)", group="model")
     rnn_impl: str = flag("bptt", "recurrence implementation: bptt (hand-written backward, faster) or autograd "

@@ -236,7 +236,7 @@ def measure(model: RNNLanguageModel, ids: Tensor, seq_len: int, device: torch.de
     targets = torch.stack([ids[s + 1:s + seq_len + 1] for s in starts]).long()
     grad_norms, states = gradient_through_time(model, inputs, targets)
     saturation, histograms = zip(*(saturation_and_histogram(layer) for layer in states))
-    spectra = [recurrent_spectrum(cell.weight_hh) for cell in model.cells]
+    spectra = [recurrent_spectrum(cell.recurrent_matrix()) for cell in model.cells]
     contexts, memory = memory_curve(model, ids, device, precision)
     model.train(was_training)
     return DiagnosticsRecord(

@@ -26,7 +26,7 @@ def test_benchmark_writes_one_row_per_impl_precision_and_size(bench_rows):
     assert {(r["impl"], r["precision"], r["hidden_size"]) for r in bench_rows} == {
         (impl, precision, hidden)
         for impl in ("torch_rnn", "autograd", "bptt", "layernorm_autograd", "layernorm_bptt", "multiplicative_autograd",
-                     "multiplicative_bptt", "zoneout_autograd", "zoneout_bptt")
+                     "multiplicative_bptt", "factored_autograd", "factored_bptt", "zoneout_autograd", "zoneout_bptt")
         for precision in ("fp32", "bf16")
         for hidden in (8, 16)}
     required = {"impl", "hidden_size", "vocab_size", "train_chars_per_s", "train_ratio_vs_torch_rnn",

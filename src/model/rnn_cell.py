@@ -86,6 +86,10 @@ class RNNCell(nn.Module):
         """All T steps with the hand-written backward (`bptt.py`): (B, T, H) projected inputs -> (B, T, H)."""
         return tanh_recurrence(x_proj, h0, self.weight_hh if weight_hh is None else weight_hh)
 
+    def recurrent_matrix(self) -> Tensor:
+        """The matrix that carries h_{t-1} into the pre-activation (W_hh here): what the diagnostics' spectrum reads."""
+        return self.weight_hh
+
     def forward(self, x_t: Tensor, h_prev: Tensor) -> Tensor:
         """One time step: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)."""
         return self.step(self.project_input(x_t), h_prev)

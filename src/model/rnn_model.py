@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from src.model.factored_cell import FactoredRNNCell
 from src.model.layernorm_cell import LayerNormRNNCell
 from src.model.multiplicative_cell import MultiplicativeRNNCell
 from src.model.orthogonal import RECURRENT_WEIGHTS, make_recurrent_weight_orthogonal
@@ -41,7 +42,8 @@ from src.model.zoneout_cell import ZoneoutRNNCell
 RNN_IMPLS = ("bptt", "autograd")
 # The cell equations: "vanilla" is the seed's; every other one is an opt-in ungated variant.
 CELLS: dict[str, type[RNNCell]] = {"vanilla": RNNCell, "layernorm": LayerNormRNNCell,
-                                   "multiplicative": MultiplicativeRNNCell, "zoneout": ZoneoutRNNCell}
+                                   "multiplicative": MultiplicativeRNNCell, "factored": FactoredRNNCell,
+                                   "zoneout": ZoneoutRNNCell}
 
 
 @dataclass
