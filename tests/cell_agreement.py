@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
+import pytest
 import torch
 
 from src.model.rnn_model import RNNLanguageModel
 from src.model.stepper import ForwardStepper, make_stepper
+from src.run import fit
+from tests.tiny_run import last_checkpoint, tiny_config
 
 
 def assert_implementations_agree(make_model: Callable[[str], RNNLanguageModel], vocab_size: int = 9) -> None:
@@ -35,3 +40,18 @@ def assert_sampling_follows_the_forward_pass(model: RNNLanguageModel) -> None:
     expected, _ = model.eval()(tokens)
     for t, char_id in enumerate(tokens[0].tolist()):
         torch.testing.assert_close(stepper.step(char_id), expected[0, t], rtol=0, atol=1e-12)
+
+
+def assert_a_whole_run_uses_the_cell(tmp_path: Path, capsys: pytest.CaptureFixture, cell: str,
+                                     **overrides: Any) -> tuple[str, dict[str, Any]]:
+    """A tiny run with `--cell cell` trains, names the cell in its log, tests best.pt and saves the cell.
+
+    Returns the run's printed output and its checkpoint's model_config, for the cell's own further checks.
+    """
+    config = tiny_config(tmp_path, cell=cell, **overrides)
+    assert fit(config, given={}) == 0
+    out = capsys.readouterr().out
+    assert f"{cell} tanh RNN" in out and "test (best.pt)" in out
+    saved = last_checkpoint(config)["model_config"]
+    assert saved["cell"] == cell
+    return out, saved

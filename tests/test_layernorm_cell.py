@@ -9,9 +9,11 @@ import torch.nn.functional as F
 from src.model.layernorm_cell import EPS, LayerNormRNNCell, LayerNormTanhRecurrence
 from src.model.rnn_model import ModelConfig, RNNLanguageModel, autograd_recurrence
 from src.model.stepper import RNNStepper
-from src.run import fit
-from tests.cell_agreement import assert_implementations_agree, assert_sampling_follows_the_forward_pass
-from tests.tiny_run import last_checkpoint, tiny_config
+from tests.cell_agreement import (
+    assert_a_whole_run_uses_the_cell,
+    assert_implementations_agree,
+    assert_sampling_follows_the_forward_pass,
+)
 
 
 def random_inputs(T=6, B=3, H=5, dtype=torch.float64, seed=0):
@@ -104,8 +106,5 @@ def test_the_vanilla_fast_stepper_refuses_another_cell():
 
 
 def test_a_whole_run_with_the_layernorm_cell_trains_validates_samples_and_tests(tmp_path, capsys):
-    config = tiny_config(tmp_path, cell="layernorm")
-    assert fit(config, given={}) == 0
-    out = capsys.readouterr().out
-    assert "layernorm tanh RNN" in out and "--- sample ---" in out and "test (best.pt)" in out
-    assert last_checkpoint(config)["model_config"]["cell"] == "layernorm"
+    out, _ = assert_a_whole_run_uses_the_cell(tmp_path, capsys, "layernorm")
+    assert "--- sample ---" in out

@@ -7,9 +7,11 @@ import torch
 
 from src.model.multiplicative_cell import MultiplicativeRNNCell, MultiplicativeTanhRecurrence
 from src.model.rnn_model import ModelConfig, RNNLanguageModel, autograd_recurrence
-from src.run import fit
-from tests.cell_agreement import assert_implementations_agree, assert_sampling_follows_the_forward_pass
-from tests.tiny_run import last_checkpoint, tiny_config
+from tests.cell_agreement import (
+    assert_a_whole_run_uses_the_cell,
+    assert_implementations_agree,
+    assert_sampling_follows_the_forward_pass,
+)
 
 
 def random_inputs(T=6, B=3, H=5, dtype=torch.float64, seed=0):
@@ -98,8 +100,4 @@ def test_sampling_steps_through_the_models_own_forward_pass():
 
 
 def test_a_whole_run_with_the_multiplicative_cell_trains_validates_and_tests(tmp_path, capsys):
-    config = tiny_config(tmp_path, cell="multiplicative")
-    assert fit(config, given={}) == 0
-    out = capsys.readouterr().out
-    assert "multiplicative tanh RNN" in out and "test (best.pt)" in out
-    assert last_checkpoint(config)["model_config"]["cell"] == "multiplicative"
+    assert_a_whole_run_uses_the_cell(tmp_path, capsys, "multiplicative")

@@ -9,9 +9,7 @@ from src.config import TrainConfig
 from src.errors import UserError
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from src.model.zoneout_cell import ZoneoutRNNCell, ZoneoutTanhRecurrence
-from src.run import fit
-from tests.cell_agreement import assert_implementations_agree
-from tests.tiny_run import last_checkpoint, tiny_config
+from tests.cell_agreement import assert_a_whole_run_uses_the_cell, assert_implementations_agree
 
 
 def random_inputs(T=6, B=3, H=5, p=0.3, seed=0):
@@ -87,9 +85,5 @@ def test_the_probability_is_checked():
 
 
 def test_a_whole_run_with_the_zoneout_cell_trains_validates_and_tests(tmp_path, capsys):
-    config = tiny_config(tmp_path, cell="zoneout", zoneout=0.2)
-    assert fit(config, given={}) == 0
-    out = capsys.readouterr().out
-    assert "zoneout tanh RNN" in out and "test (best.pt)" in out
-    saved = last_checkpoint(config)["model_config"]
-    assert saved["cell"] == "zoneout" and saved["zoneout"] == 0.2
+    _, saved = assert_a_whole_run_uses_the_cell(tmp_path, capsys, "zoneout", zoneout=0.2)
+    assert saved["zoneout"] == 0.2
