@@ -19,8 +19,15 @@ autograd, which saves the input of every addmm and the output of every tanh, thi
 outputs h_0..h_{T-1} (needed by the next layer anyway), about half the activation memory.
 
 Tensors are batch-first, (B, T, H), like the model's input and output: the loop reads and writes
-the strided slices [:, t] directly (matrix multiplies accept a row stride), so no layer ever has
-to be transposed or copied between time-major and batch-major.
+the strided slices [:, t], so no layer ever has to be transposed between time-major and
+batch-major. One rule, which every cell's loop follows: the left operand of a per-step matrix
+multiply is a tensor of its own (h_{t-1}, da_t), written into its slice by a copy, never the slice
+itself. On CPUs with AMX, torch 2.13's bfloat16 matmul reads up to 16 elements past the end of
+each row of a row-strided left operand when H is not a multiple of 32 (H = 80, 200, 720, ...; not
+512 or 1024), multiplies them by zero padding and adds the result, so the neighbouring time step's
+memory leaks in: harmless while it holds numbers, NaN when an unwritten buffer holds a NaN bit
+pattern, which ended runs at 2 x 720 at step 3 (tests/test_strided_matmul.py). The copies cost
+B x H per step, small beside the B x H x H multiply.
 """
 
 from __future__ import annotations
@@ -46,8 +53,8 @@ class TanhRecurrence(torch.autograd.Function):
         outputs = torch.empty_like(x_proj)
         h = h0.to(dtype)
         for t in range(x_proj.shape[1]):
-            # a_t = x_proj_t + h_{t-1} W_hh^T, written straight into outputs[:, t], then tanh in place.
-            h = torch.addmm(x_proj[:, t], h, w_hh_t, out=outputs[:, t]).tanh_()
+            h = torch.addmm(x_proj[:, t], h, w_hh_t).tanh_()  # h_t = tanh(x_proj_t + h_{t-1} W_hh^T)
+            outputs[:, t] = h
         ctx.save_for_backward(outputs, h0, weight_hh)
         return outputs
 
@@ -61,10 +68,10 @@ class TanhRecurrence(torch.autograd.Function):
         da = torch.empty_like(outputs)  # da[:, t] = dL/da_t, filled backwards
         dh = grad_outputs[:, -1]
         for t in range(outputs.shape[1] - 1, 0, -1):
-            torch.mul(dh, tanh_grad[:, t], out=da[:, t])  # da_t = dh_t * (1 - h_t**2)
-            dh = torch.addmm(grad_outputs[:, t - 1], da[:, t], w_hh)  # dh_{t-1} = dL/dh_{t-1} above + da_t W_hh
-        torch.mul(dh, tanh_grad[:, 0], out=da[:, 0])
-        dh0 = da[:, 0] @ w_hh  # what reaches the initial state
+            da[:, t] = da_t = dh * tanh_grad[:, t]  # da_t = dh_t * (1 - h_t**2)
+            dh = torch.addmm(grad_outputs[:, t - 1], da_t, w_hh)  # dh_{t-1} = dL/dh_{t-1} above + da_t W_hh
+        da[:, 0] = da_0 = dh * tanh_grad[:, 0]
+        dh0 = da_0 @ w_hh  # what reaches the initial state
 
         # dW_hh = sum over t (and the batch) of da_t^T h_{t-1}, as one matrix multiply.
         h_prev = torch.cat([h0.to(dtype).unsqueeze(1), outputs[:, :-1]], dim=1)  # (B, T, H): h_{t-1}

@@ -57,7 +57,8 @@ class FactoredTanhRecurrence(torch.autograd.Function):
         h = h0.to(dtype)
         for t in range(w.shape[1]):
             f = (h @ w_fh_t).mul_(v[:, t])  # f_t = v_t * (h_{t-1} W_fh^T)
-            h = torch.addmm(w[:, t], f, w_hf_t, out=outputs[:, t]).tanh_()  # tanh(w_t + f_t W_hf^T)
+            h = torch.addmm(w[:, t], f, w_hf_t).tanh_()  # tanh(w_t + f_t W_hf^T)
+            outputs[:, t] = h  # h stays a tensor of its own (see src/model/bptt.py)
         ctx.save_for_backward(outputs, v, h0, weight_fh, weight_hf)
         return outputs
 
@@ -74,10 +75,10 @@ class FactoredTanhRecurrence(torch.autograd.Function):
         dh_next = torch.zeros_like(outputs[:, 0])
         for t in range(outputs.shape[1] - 1, -1, -1):
             dh = grad_outputs[:, t] + dh_next
-            torch.mul(dh, tanh_grad[:, t], out=da[:, t])  # da_t = dh_t * (1 - h_t**2)
-            torch.mm(da[:, t], w_hf, out=df[:, t])  # df_t = da_t W_hf
-            torch.mul(df[:, t], v[:, t], out=du[:, t])  # du_t = df_t * v_t
-            dh_next = du[:, t] @ w_fh
+            da[:, t] = da_t = dh * tanh_grad[:, t]  # da_t = dh_t * (1 - h_t**2)
+            df[:, t] = df_t = da_t @ w_hf  # df_t = da_t W_hf
+            du[:, t] = du_t = df_t * v[:, t]  # du_t = df_t * v_t
+            dh_next = du_t @ w_fh
 
         hidden, factors = outputs.shape[-1], v.shape[-1]
         h_prev = torch.cat([h0.to(dtype).unsqueeze(1), outputs[:, :-1]], dim=1)  # (B, T, H): h_{t-1}

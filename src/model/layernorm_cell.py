@@ -86,8 +86,9 @@ class LayerNormTanhRecurrence(torch.autograd.Function):
             dy[:, t] = dh * tanh_grad[:, t]
             dn = dy[:, t] * g
             n = normalised[:, t]
-            da[:, t] = (dn - dn.mean(-1, keepdim=True) - n * (dn * n).mean(-1, keepdim=True)) * rstds[:, t]
-            dh_next = da[:, t] @ w_hh  # added to float32 grad_outputs next step
+            da_t = ((dn - dn.mean(-1, keepdim=True) - n * (dn * n).mean(-1, keepdim=True)) * rstds[:, t]).to(dtype)
+            da[:, t] = da_t
+            dh_next = da_t @ w_hh  # added to float32 grad_outputs next step
         hidden = outputs.shape[-1]
         h_prev = torch.cat([h0.to(dtype).unsqueeze(1), outputs[:, :-1]], dim=1)  # (B, T, H): h_{t-1}
         d_weight_hh = da.reshape(-1, hidden).t() @ h_prev.reshape(-1, hidden)

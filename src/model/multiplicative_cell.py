@@ -55,7 +55,8 @@ class MultiplicativeTanhRecurrence(torch.autograd.Function):
         h = h0.to(dtype)
         for t in range(w.shape[1]):
             u = h @ w_hh_t
-            h = torch.addcmul(q[:, t], u, p[:, t], out=outputs[:, t]).tanh_()
+            h = torch.addcmul(q[:, t], u, p[:, t]).tanh_()
+            outputs[:, t] = h  # h stays a tensor of its own (see src/model/bptt.py)
         ctx.save_for_backward(outputs, w, h0, weight_hh, alpha, beta_h, beta_x)
         return outputs
 
@@ -72,9 +73,9 @@ class MultiplicativeTanhRecurrence(torch.autograd.Function):
         dh_next = torch.zeros_like(outputs[:, 0])
         for t in range(outputs.shape[1] - 1, -1, -1):
             dh = grad_outputs[:, t] + dh_next
-            torch.mul(dh, tanh_grad[:, t], out=da[:, t])  # da_t = dh_t * (1 - h_t**2)
-            torch.mul(da[:, t], p[:, t], out=du[:, t])  # du_t = da_t * p_t
-            dh_next = du[:, t] @ w_hh
+            da[:, t] = da_t = dh * tanh_grad[:, t]  # da_t = dh_t * (1 - h_t**2)
+            du[:, t] = du_t = da_t * p[:, t]  # du_t = da_t * p_t
+            dh_next = du_t @ w_hh
 
         hidden = outputs.shape[-1]
         h_prev = torch.cat([h0.to(dtype).unsqueeze(1), outputs[:, :-1]], dim=1)  # (B, T, H): h_{t-1}

@@ -46,8 +46,8 @@ class ZoneoutTanhRecurrence(torch.autograd.Function):
         candidates = torch.empty_like(x_proj)
         h = h0.to(dtype)
         for t in range(x_proj.shape[1]):
-            c = torch.addmm(x_proj[:, t], h, w_hh_t, out=candidates[:, t]).tanh_()
-            h = torch.lerp(c, h, masks[:, t], out=outputs[:, t])  # c + m * (h - c) = m * h + (1 - m) * c
+            candidates[:, t] = c = torch.addmm(x_proj[:, t], h, w_hh_t).tanh_()
+            outputs[:, t] = h = torch.lerp(c, h, masks[:, t])  # c + m * (h - c) = m * h + (1 - m) * c
         ctx.save_for_backward(outputs, candidates, masks, h0, weight_hh)
         return outputs
 
@@ -62,8 +62,8 @@ class ZoneoutTanhRecurrence(torch.autograd.Function):
         dh_next = torch.zeros_like(outputs[:, 0])
         for t in range(outputs.shape[1] - 1, -1, -1):
             dh = grad_outputs[:, t] + dh_next
-            torch.mul(dh, candidate_grad[:, t], out=da[:, t])
-            dh_next = torch.addmm(dh * masks[:, t], da[:, t], w_hh)  # da_t W_hh + dh_t * m_t
+            da[:, t] = da_t = dh * candidate_grad[:, t]
+            dh_next = torch.addmm(dh * masks[:, t], da_t, w_hh)  # da_t W_hh + dh_t * m_t
         hidden = outputs.shape[-1]
         h_prev = torch.cat([h0.to(dtype).unsqueeze(1), outputs[:, :-1]], dim=1)
         d_weight_hh = da.reshape(-1, hidden).t() @ h_prev.reshape(-1, hidden)
