@@ -1,4 +1,4 @@
-"""Every cell's hand-written loop gives the same numbers whatever its fresh buffers held.
+"""Every cell's hand-written loop stays finite whatever its fresh buffers held.
 
 On CPUs with AMX, torch 2.13's bfloat16 matmul reads up to 16 elements past the end of each row of
 a row-strided left operand when the inner size is not a multiple of 32 (src/model/bptt.py). A loop
