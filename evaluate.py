@@ -10,6 +10,7 @@ from src.cli import add_dataclass_arguments, run_main
 from src.corpus import read_text
 from src.device import resolve_device
 from src.dynamic_evaluation import dynamic_evaluate
+from src.ensemble import Ensemble, load_members, split_paths
 from src.errors import UserError
 from src.evaluation import evaluate
 from src.model.rnn_model import RNNLanguageModel
@@ -24,11 +25,17 @@ def main() -> int:
     add_dataclass_arguments(parser, EvaluateConfig)
     config = EvaluateConfig(**vars(parser.parse_args()))
     device = resolve_device(config.device)
-    state = load_checkpoint(config.checkpoint)
+    paths = split_paths(config.checkpoint)
+    if len(paths) == 1:
+        state = load_checkpoint(paths[0])
+        vocab, model = CharVocab(state["vocab"]), RNNLanguageModel.from_checkpoint(state)
+    else:
+        members, chars, state = load_members(paths)
+        vocab, model = CharVocab(chars), Ensemble(members)
+        print(f"ensemble of {len(paths)} checkpoints: their next-character probabilities averaged")
+    model = model.to(device)
     precision = checkpoint_precision(config.precision, state["config"]["precision"], device)
     origin = "--precision" if config.precision is not None else "the checkpoint's"
-    vocab = CharVocab(state["vocab"])
-    model = RNNLanguageModel.from_checkpoint(state).to(device)
     text = read_text(Path(config.text_file))
     if len(text) < 2:
         raise UserError(f"{config.text_file} has fewer than 2 characters")

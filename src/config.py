@@ -127,6 +127,13 @@ class TrainConfig:
     norm_stabiliser: float = flag(0.0, "norm-stabiliser: add this * mean((||h_t|| - ||h_{t-1}||)^2)",
                                   group="regularisation")
 
+    # --- distillation (src/distillation.py) ---------------------------------------------------
+    teachers: str | None = flag(None, "comma-separated checkpoints trained on the same training text: the run also "
+                                "learns their averaged next-character distribution (windows mode only)",
+                                group="distillation", metavar="PATH[,PATH...]")
+    distill_weight: float = flag(0.5, "with --teachers: w in objective = (1 - w) * CE(text) + w * CE(teachers); "
+                                 "the logged training loss is CE(text)", group="distillation")
+
     # --- run ------------------------------------------------------------------------------
     seed: int = flag(1337, "random seed for initialisation, data order and samples", group="run")
     device: str = flag("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps", group="run")
@@ -161,6 +168,10 @@ class TrainConfig:
             raise UserError(f"--stride must be at least 1, got {self.stride}")
         if self.shift_windows and self.train_mode != "windows":
             raise UserError("--shift-windows needs --train-mode windows (stateful streams have no windows to move)")
+        if self.teachers is not None and self.train_mode != "windows":
+            raise UserError("--teachers needs --train-mode windows (the teacher table is indexed by window starts)")
+        if not 0 <= self.distill_weight <= 1:
+            raise UserError(f"--distill-weight must be in [0, 1], got {self.distill_weight}")
         if self.lr <= 0:
             raise UserError(f"--lr must be positive, got {self.lr}")
         if (self.grad_clip < 0 or self.warmup_steps < 0 or self.sample_length < 0 or self.weight_decay < 0

@@ -63,6 +63,21 @@ class WindowDataset:
                 world_size: int = 1) -> Iterator[tuple[Tensor, Tensor]]:
         """One epoch of (inputs (B, T), targets (B, T)) batches in a shuffled order: this rank's share.
 
+        The batches are the windows starting at `batch_starts` (same arguments, see there).
+        """
+        for starts in self.batch_starts(batch_size, epoch_seed, start_batch, rank, world_size):
+            yield self.windows_at(starts)
+
+    def windows_at(self, starts: Tensor) -> tuple[Tensor, Tensor]:
+        """The windows starting at `starts` (B,) as (inputs (B, T), targets (B, T)) int64."""
+        window = self.ids[starts.unsqueeze(1) + self.offsets].long()
+        release_pages()  # a memory-mapped text's resident pages stay those of one batch (src/id_cache.py)
+        return window[:, :-1], window[:, 1:]
+
+    def batch_starts(self, batch_size: int, epoch_seed: int, start_batch: int = 0, rank: int = 0,
+                     world_size: int = 1) -> Iterator[Tensor]:
+        """Where each window of each batch starts in `ids`: one (B,) tensor per batch, in the epoch's order.
+
         The order depends only on `epoch_seed`, so a resumed run can regenerate it and skip the
         `start_batch` global batches it already trained on. With `shift`, the epoch's offset o comes
         from the same seed and window w starts at w * stride + o, moved back to the last start that
@@ -82,12 +97,9 @@ class WindowDataset:
         for first in range(start_batch * global_batch, usable, global_batch):
             chosen = order[first:min(first + global_batch, usable)]
             share = len(chosen) // world_size
-            # Gathered from the flat ids (first character of window w: w * stride + offset), not by indexing the
+            # Computed from the flat ids (first character of window w: w * stride + offset), not by indexing the
             # overlapping `windows` view, which PyTorch would first copy whole: the entire text.
-            starts = (chosen[rank * share:(rank + 1) * share] * self.stride + offset).clamp(max=last_start)
-            window = self.ids[starts.unsqueeze(1) + self.offsets].long()
-            release_pages()  # a memory-mapped text's resident pages stay those of one batch (src/id_cache.py)
-            yield window[:, :-1], window[:, 1:]
+            yield (chosen[rank * share:(rank + 1) * share] * self.stride + offset).clamp(max=last_start)
 
 
 class StreamDataset:

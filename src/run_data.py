@@ -4,18 +4,23 @@
                             reshuffled every epoch
     --train-mode stateful   the training ids as batch_size x world_size parallel streams (StreamDataset),
                             read in order, so a batch continues where the last one ended
+    --teachers              the windows, each batch with the teachers' distributions at its positions
+                            (src/distillation.py: DistillationWindows)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor
 
 from src.config import TrainConfig
 from src.corpus_ids import load_corpus_ids
 from src.dataset import StreamDataset, WindowDataset
+from src.distillation import DistillationWindows, distillation_data
 from src.distributed import World, barrier
+from src.ensemble import split_paths
 from src.errors import UserError
 from src.vocab import CharVocab
 
@@ -26,16 +31,18 @@ class RunData:
 
     source: str
     vocab: CharVocab
-    train: WindowDataset | StreamDataset
+    train: WindowDataset | StreamDataset | DistillationWindows
     train_chars: int
     valid: Tensor
     test: Tensor
 
 
-def load_run_data(config: TrainConfig, vocab_chars: list[str] | None, world: World = World()) -> RunData:
+def load_run_data(config: TrainConfig, vocab_chars: list[str] | None, world: World = World(),
+                  device: torch.device = torch.device("cpu")) -> RunData:
     """Load (or, on first use, encode and cache) the corpus and wrap its training split for `config`.
 
     `vocab_chars`: a resumed run's vocabulary (None for a fresh run, which takes the training text's).
+    `device`: where the teachers (--teachers) read the training text, in `config.precision`.
     Raises UserError when the validation or test split is too short to predict anything.
     """
     if not world.main:
@@ -49,9 +56,12 @@ def load_run_data(config: TrainConfig, vocab_chars: list[str] | None, world: Wor
     # character is not, since there would be nothing to predict it from.
     if corpus.test.numel() == 1:
         raise UserError("the test split has fewer than 2 characters; use a longer text")
+    train: WindowDataset | StreamDataset | DistillationWindows
     if config.train_mode == "stateful":
-        train: WindowDataset | StreamDataset = StreamDataset(corpus.train, config.seq_len,
-                                                             config.batch_size * world.size)
+        train = StreamDataset(corpus.train, config.seq_len, config.batch_size * world.size)
     else:
         train = WindowDataset(corpus.train, config.seq_len, config.window_stride, config.shift_windows)
+        if config.teachers:
+            train = distillation_data(train, split_paths(config.teachers), corpus.chars, config.batch_size, device,
+                                      config.precision)
     return RunData(corpus.source, CharVocab(corpus.chars), train, corpus.train.numel(), corpus.valid, corpus.test)

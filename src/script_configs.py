@@ -39,7 +39,9 @@ class EvaluateConfig:
     """Everything `python evaluate.py` can be told."""
 
     text_file: str | None = flag(None, "UTF-8 text to score, e.g. a held-out test set (required)", metavar="PATH")
-    checkpoint: str = flag("checkpoints/best.pt", "checkpoint to evaluate", metavar="PATH")
+    checkpoint: str = flag("checkpoints/best.pt", "checkpoint to evaluate; several, comma-separated and trained on "
+                           "the same text, are scored as one ensemble (their probabilities averaged)",
+                           metavar="PATH[,PATH...]")
     batch_size: int = flag(64, "parallel streams the text is laid out in (the result barely depends on it)")
     seq_len: int = flag(128, "characters per forward call; the state is carried across calls")
     precision: str | None = flag(None, "bf16, fp32, or auto (bf16 on CPUs with native bf16 instructions, else "

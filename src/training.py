@@ -25,6 +25,7 @@ from src.checkpoint import save_checkpoint
 from src.config import TrainConfig
 from src.device import resolve_device
 from src.diagnostics import measure
+from src.distillation import distillation_objective
 from src.distributed import ForwardWithStates, World, any_rank, join, rank_seed, sum_over_ranks, wrap
 from src.errors import UserError
 from src.evaluation import Evaluation, evaluate, next_char_loss
@@ -61,7 +62,7 @@ class Trainer:
         self.checkpoint_dir = Path(config.checkpoint_dir)
         torch.manual_seed(config.seed)
 
-        data = load_run_data(config, resume_state["vocab"] if resume_state else None, world)
+        data = load_run_data(config, resume_state["vocab"] if resume_state else None, world, self.device)
         self.source, self.vocab, self.train_chars = data.source, data.vocab, data.train_chars
         self.train_data, self.valid_ids, self.test_ids = data.train, data.valid, data.test
         # Stateful mode: the state at the end of the last batch, where the next batch continues.
@@ -113,8 +114,10 @@ class Trainer:
         plot_loss_curve(self.config.plot, p.step_losses, p.epoch_steps, p.epoch_train_losses, p.epoch_valid_losses)
 
     # --- training ------------------------------------------------------------------------------
-    def train_step(self, inputs: Tensor, targets: Tensor) -> tuple[float, float]:
+    def train_step(self, inputs: Tensor, targets: Tensor, teacher_p: Tensor | None = None) -> tuple[float, float]:
         """One Adam step on this rank's batch; returns (its loss in nats, the gradient norm before clipping).
+
+        `teacher_p` (B, T, V): the teachers' distributions at the batch's positions, when distilling.
 
         With several ranks, backward() leaves every rank the gradient averaged over all of them.
         The learning rate for the next step is set afterwards, by `agree_after_step`.
@@ -129,7 +132,11 @@ class Trainer:
             # Carry the state, not its history: backprop stops at this window's start.
             self.carried_hidden = hidden.detach().float()
         loss = next_char_loss(logits, targets)
-        objective = loss + self.penalties(states) if self.penalties.active else loss
+        objective = loss
+        if teacher_p is not None:
+            objective = distillation_objective(logits, loss, teacher_p.to(self.device), self.config.distill_weight)
+        if self.penalties.active:
+            objective = objective + self.penalties(states)
         self.optimizer.zero_grad(set_to_none=True)
         objective.backward()
         max_norm = self.config.grad_clip if self.config.grad_clip > 0 else math.inf
@@ -167,9 +174,10 @@ class Trainer:
         if p.batch_in_epoch == 0:
             self.carried_hidden = None  # every epoch starts each stream from a zero state
         window_loss, window_steps = 0.0, 0
-        for inputs, targets in batches:
+        for batch in batches:  # (inputs, targets), plus the teachers' distributions when distilling
+            inputs = batch[0]
             tick = time.perf_counter()
-            loss, grad_norm = self.train_step(inputs, targets)
+            loss, grad_norm = self.train_step(*batch)
             seconds = time.perf_counter() - tick
             p.train_seconds += seconds
             p.step += 1

@@ -97,6 +97,31 @@ def test_evaluate_reports_dynamic_evaluation_beside_the_static_figure(trained):
     assert gain == pytest.approx(dynamic_bpc - static_bpc, abs=2e-4)
 
 
+def test_evaluate_scores_several_checkpoints_as_one_ensemble(trained):
+    workdir, _ = trained
+    best, last = "checkpoints/best.pt", "checkpoints/last.pt"
+    alone = run("evaluate.py", "--text-file", "corpus.txt", "--checkpoint", best, cwd=workdir)
+    twice = run("evaluate.py", "--text-file", "corpus.txt", "--checkpoint", f"{best},{best}", cwd=workdir)
+    assert twice.returncode == 0, twice.stderr
+    assert twice.stdout.startswith("ensemble of 2 checkpoints")
+    score = re.compile(r"corpus.txt: ([\d.]+) nats")
+    # Two copies of one model average to that model.
+    assert float(score.search(twice.stdout).group(1)) == pytest.approx(float(score.search(alone.stdout).group(1)),
+                                                                       abs=2e-4)
+    mixed = run("evaluate.py", "--text-file", "corpus.txt", "--checkpoint", f"{best},{last}", cwd=workdir)
+    assert mixed.returncode == 0 and score.search(mixed.stdout), mixed.stderr
+
+
+def test_evaluate_refuses_an_ensemble_of_models_trained_on_other_texts(trained, tmp_path):
+    workdir, _ = trained
+    state = load_checkpoint(workdir / "checkpoints/best.pt")
+    state["vocab"] = state["vocab"][:-1] + ["\u2603"]
+    save_checkpoint(state, tmp_path / "other.pt")
+    result = run("evaluate.py", "--text-file", "corpus.txt", "--checkpoint",
+                 f"checkpoints/best.pt,{tmp_path / 'other.pt'}", cwd=workdir)
+    assert_one_line_error(result, "another vocabulary")
+
+
 def test_evaluate_without_a_text_file_is_a_one_line_error(trained):
     workdir, _ = trained
     assert_one_line_error(run("evaluate.py", cwd=workdir), "--text-file")

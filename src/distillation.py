@@ -1,0 +1,121 @@
+"""Distillation: train against trained teachers' next-character distribution as well as the text.
+
+Teachers (one or more checkpoints trained on the same training text) are averaged into one
+distribution (src/ensemble.py), read once over the whole training split with the state carried,
+as in evaluation, and kept as a table aligned with the text:
+
+    P[i] = p_teachers(c_{i+1} | c_<=i)          (N - 1, V), float16: for a 1M-character text and
+                                                 V = 66, 130 MB; computed once per invocation
+
+A training window starting at s predicts c_{s+1..s+T}; its teacher rows are P[s .. s+T-1], so
+every position gets the teachers' full-context distribution whatever the window's cut. The
+student's objective mixes the two targets with weight w (`--distill-weight`):
+
+    objective = (1 - w) * CE(c_{t+1}, q_t) + w * sum_c -P_t[c] log q_t[c],   q_t = softmax(logits_t)
+
+The second term is the cross-entropy to the teachers (their KL divergence plus a constant). The
+training loss that is logged stays the first term alone, comparable with every other run; the
+student, at evaluation, is a plain model of its own cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from torch import Tensor, nn
+
+from src.dataset import WindowDataset
+from src.ensemble import Ensemble, load_members
+from src.errors import UserError
+from src.precision import autocast
+
+TABLE_LIMIT_BYTES = 4 << 30  # the table lives in memory: beyond this, distil from a shorter text
+
+
+def teacher_table(teacher: nn.Module, ids: Tensor, batch_size: int, seq_len: int, device: torch.device,
+                  precision: str) -> Tensor:
+    """P (N - 1, V) float16 on the CPU: row i is the teacher's distribution of ids[i + 1] given ids[:i + 1].
+
+    The text is read as `batch_size` contiguous streams with the state carried (src/evaluation.py's
+    layout); the characters that do not fill equal streams continue the last stream.
+    """
+    n_predict = ids.numel() - 1
+    streams = max(1, min(batch_size, n_predict))
+    stream_len = n_predict // streams
+    table: Tensor | None = None
+
+    def store(first: Tensor, log_p: Tensor) -> None:
+        """Write the rows predicted at positions `first` (B,) + 0..t-1."""
+        nonlocal table
+        if table is None:
+            table = torch.empty(n_predict, log_p.shape[-1], dtype=torch.float16)
+        rows = first.unsqueeze(1) + torch.arange(log_p.shape[1])
+        table[rows] = log_p.float().softmax(dim=-1).to("cpu", torch.float16)
+
+    was_training = teacher.training
+    teacher.eval()
+    inputs = ids[: streams * stream_len].view(streams, stream_len)
+    stream_starts = torch.arange(streams) * stream_len
+    hidden = None
+    with torch.inference_mode(), autocast(device, precision):
+        for start in range(0, stream_len, seq_len):
+            log_p, hidden = teacher(inputs[:, start:start + seq_len].long().to(device), hidden)
+            store(stream_starts + start, log_p)
+        last = None if hidden is None else hidden[:, -1:].contiguous()
+        for start in range(streams * stream_len, n_predict, seq_len):
+            stop = min(start + seq_len, n_predict)
+            log_p, last = teacher(ids[start:stop].view(1, -1).long().to(device), last)
+            store(torch.tensor([start]), log_p)
+    teacher.train(was_training)
+    assert table is not None  # n_predict >= 1 for any training split (WindowDataset checks)
+    return table
+
+
+class DistillationWindows:
+    """A WindowDataset's batches, each with its windows' teacher rows: (inputs, targets, P (B, T, V))."""
+
+    def __init__(self, windows: WindowDataset, table: Tensor) -> None:
+        if table.shape[0] != windows.ids.numel() - 1:
+            raise ValueError("the teacher table must have one row per predicted training character")
+        self.windows = windows
+        self.table = table
+        self.rows = torch.arange(windows.seq_len)
+
+    def num_batches(self, batch_size: int, world_size: int = 1) -> int:
+        """As the wrapped dataset's."""
+        return self.windows.num_batches(batch_size, world_size)
+
+    def batches(self, batch_size: int, epoch_seed: int, start_batch: int = 0, rank: int = 0,
+                world_size: int = 1) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
+        """The wrapped dataset's batches in the same order, plus their teacher rows in float32."""
+        for first in self.windows.batch_starts(batch_size, epoch_seed, start_batch, rank, world_size):
+            inputs, targets = self.windows.windows_at(first)
+            yield inputs, targets, self.table[first.unsqueeze(1) + self.rows].float()
+
+
+def distillation_data(windows: WindowDataset, teachers: list[str], vocab_chars: list[str], batch_size: int,
+                      device: torch.device, precision: str) -> DistillationWindows:
+    """`windows` with the table of the averaged `teachers` (checkpoint paths) over its text.
+
+    UserError if a teacher has another vocabulary or the table would not fit in TABLE_LIMIT_BYTES.
+    """
+    size = (windows.ids.numel() - 1) * (len(vocab_chars) + 1) * 2
+    if size > TABLE_LIMIT_BYTES:
+        raise UserError(f"the teacher table for {windows.ids.numel():,} training characters would take "
+                        f"{size / 2**30:.1f} GiB (limit {TABLE_LIMIT_BYTES / 2**30:.0f}): distil on a shorter text "
+                        "(e.g. --train-fraction)")
+    # Building the teachers draws initial weights: on a forked generator, so that the student starts from
+    # exactly the weights and batches it would have without them.
+    with torch.random.fork_rng(devices=[]):
+        members, _, _ = load_members(teachers, vocab_chars)
+    teacher = Ensemble(members).to(device)
+    return DistillationWindows(windows, teacher_table(teacher, windows.ids, batch_size, windows.seq_len, device,
+                                                      precision))
+
+
+def distillation_objective(logits: Tensor, target_loss: Tensor, teacher_p: Tensor, weight: float) -> Tensor:
+    """(1 - w) * target_loss + w * mean_t sum_c -P_t[c] log q_t[c]  for logits (B, T, V), P (B, T, V)."""
+    log_q = torch.log_softmax(logits.float(), dim=-1)
+    teacher_loss = -(teacher_p * log_q).sum(dim=-1).mean()
+    return (1 - weight) * target_loss + weight * teacher_loss
