@@ -29,6 +29,9 @@ def describe(trainer: Trainer) -> None:
     batch = (f"global batch {world.size} processes x {c.batch_size} = {world.size * c.batch_size}"
              if world.distributed else f"batch {c.batch_size}")
     say(f"training: {trainer.steps_per_epoch} steps/epoch x {c.epochs} epochs, {batch} x {c.seq_len} characters")
+    if c.teachers:
+        say(f"distillation: objective = {1 - c.distill_weight:g} x CE(text) + {c.distill_weight:g} x CE(teachers), "
+            f"the average of {c.teachers}")
     if c.max_minutes is not None:
         say(f"budget: {c.max_minutes:g} minutes; the LR schedule's end is re-estimated from the pace before "
             "every step")

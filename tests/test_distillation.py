@@ -92,13 +92,15 @@ def test_with_weight_zero_a_distilling_run_is_the_plain_run_bit_for_bit(tmp_path
     assert all(torch.equal(ours[name], theirs[name]) for name in ours)
 
 
-def test_a_distilling_run_learns_from_the_teacher_and_logs_the_texts_loss(tmp_path):
+def test_a_distilling_run_learns_from_the_teacher_and_logs_the_texts_loss(tmp_path, capsys):
     teachers = trained_teacher(tmp_path)
     plain, taught = student(tmp_path, "plain"), student(tmp_path, "taught", teachers=f"{teachers},{teachers}",
                                                         distill_weight=1.0)
     assert fit(plain, given={}) == 0 and fit(taught, given={}) == 0
     state = last_checkpoint(taught)
     assert state["config"]["teachers"] == f"{teachers},{teachers}"
+    header = f"distillation: objective = 0 x CE(text) + 1 x CE(teachers), the average of {teachers},{teachers}"
+    assert header in capsys.readouterr().out
     ours = last_checkpoint(plain)["model"]
     assert any(not torch.equal(ours[name], state["model"][name]) for name in ours)
     # With w = 1 the objective is the teacher's cross-entropy; what is logged is still the text's.
