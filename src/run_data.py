@@ -62,6 +62,8 @@ def load_run_data(config: TrainConfig, vocab_chars: list[str] | None, world: Wor
     else:
         train = WindowDataset(corpus.train, config.seq_len, config.window_stride, config.shift_windows)
         if config.teachers:
-            train = distillation_data(train, split_paths(config.teachers), corpus.chars, config.batch_size, device,
-                                      config.precision)
+            teachers = split_paths(config.teachers)
+            if world.main:  # minutes for a large text: say what the run is doing before its header
+                print(f"distillation: reading the training text with {len(teachers)} teacher(s) ...", flush=True)
+            train = distillation_data(train, teachers, corpus.chars, config.batch_size, device, config.precision)
     return RunData(corpus.source, CharVocab(corpus.chars), train, corpus.train.numel(), corpus.valid, corpus.test)

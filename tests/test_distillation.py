@@ -100,7 +100,8 @@ def test_a_distilling_run_learns_from_the_teacher_and_logs_the_texts_loss(tmp_pa
     state = last_checkpoint(taught)
     assert state["config"]["teachers"] == f"{teachers},{teachers}"
     header = f"distillation: objective = 0 x CE(text) + 1 x CE(teachers), the average of {teachers},{teachers}"
-    assert header in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "distillation: reading the training text with 2 teacher(s) ..." in out and header in out
     ours = last_checkpoint(plain)["model"]
     assert any(not torch.equal(ours[name], state["model"][name]) for name in ours)
     # With w = 1 the objective is the teacher's cross-entropy; what is logged is still the text's.
