@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from src.dataset import WindowDataset
 from src.ensemble import Ensemble, load_members
 from src.errors import UserError
-from src.precision import autocast
+from src.evaluation import read_in_streams
 
 TABLE_LIMIT_BYTES = 4 << 30  # the table lives in memory: beyond this, distil from a shorter text
 
@@ -37,36 +37,22 @@ def teacher_table(teacher: nn.Module, ids: Tensor, batch_size: int, seq_len: int
                   precision: str) -> Tensor:
     """P (N - 1, V) float16 on the CPU: row i is the teacher's distribution of ids[i + 1] given ids[:i + 1].
 
-    The text is read as `batch_size` contiguous streams with the state carried (src/evaluation.py's
-    layout); the characters that do not fill equal streams continue the last stream.
+    The text is read as in evaluation (`read_in_streams`): `batch_size` contiguous streams with
+    the state carried, the characters that do not fill equal streams continuing the last one.
     """
     n_predict = ids.numel() - 1
-    streams = max(1, min(batch_size, n_predict))
-    stream_len = n_predict // streams
     table: Tensor | None = None
 
-    def store(first: Tensor, log_p: Tensor) -> None:
-        """Write the rows predicted at positions `first` (B,) + 0..t-1."""
+    def store(first: Tensor, log_p: Tensor, targets: Tensor) -> None:
         nonlocal table
         if table is None:
             table = torch.empty(n_predict, log_p.shape[-1], dtype=torch.float16)
-        rows = first.unsqueeze(1) + torch.arange(log_p.shape[1])
+        rows = first.unsqueeze(1) + torch.arange(log_p.shape[1])  # (B, t): the positions this window predicts from
         table[rows] = log_p.float().softmax(dim=-1).to("cpu", torch.float16)
 
     was_training = teacher.training
     teacher.eval()
-    inputs = ids[: streams * stream_len].view(streams, stream_len)
-    stream_starts = torch.arange(streams) * stream_len
-    hidden = None
-    with torch.inference_mode(), autocast(device, precision):
-        for start in range(0, stream_len, seq_len):
-            log_p, hidden = teacher(inputs[:, start:start + seq_len].long().to(device), hidden)
-            store(stream_starts + start, log_p)
-        last = None if hidden is None else hidden[:, -1:].contiguous()
-        for start in range(streams * stream_len, n_predict, seq_len):
-            stop = min(start + seq_len, n_predict)
-            log_p, last = teacher(ids[start:stop].view(1, -1).long().to(device), last)
-            store(torch.tensor([start]), log_p)
+    read_in_streams(teacher, ids, batch_size, seq_len, device, precision, store)
     teacher.train(was_training)
     assert table is not None  # n_predict >= 1 for any training split (WindowDataset checks)
     return table

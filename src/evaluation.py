@@ -50,16 +50,49 @@ def next_char_loss(logits: Tensor, targets: Tensor, reduction: str = "mean") -> 
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction=reduction)
 
 
-def _summed_loss(model: nn.Module, inputs: Tensor, targets: Tensor, hidden: Tensor | None, precision: str,
-                 adapt: Callable[[Tensor], None] | None) -> tuple[float, Tensor]:
-    """The summed loss of one window (a float), then `adapt` on its mean, and the state to carry on."""
-    inputs, targets = inputs.long(), targets.long()  # the split may be compact ids (src/id_cache.py)
-    with autocast(inputs.device, precision):
+def read_in_streams(model: nn.Module, ids: Tensor, batch_size: int, seq_len: int, device: torch.device,
+                    precision: str, visit: Callable[[Tensor, Tensor, Tensor], None], world: World = World(),
+                    grad: bool = False) -> int:
+    """Read ids in the module docstring's layout, calling visit(first, logits, targets) on every window.
+
+    `first` (B,) are the positions in ids of the window rows' first inputs (so row b, step t predicts
+    ids[first[b] + t + 1]); logits (B, t, V) and targets (B, t) are on `device`. With several ranks,
+    rank r reads streams r, r + N, ... (and the tail, if it holds the last stream). `grad`: keep the
+    autograd graph (dynamic evaluation). Returns how many characters the whole layout predicts.
+    """
+    n_predict = ids.numel() - 1
+    if n_predict < 1:
+        raise ValueError("evaluation needs at least two characters")
+    streams = max(1, min(batch_size, n_predict))
+    stream_len = n_predict // streams
+    mine = list(range(world.rank, streams, world.size))  # this rank's streams
+    inputs = ids[: streams * stream_len].view(streams, stream_len)[mine]
+    targets = ids[1: streams * stream_len + 1].view(streams, stream_len)[mine]
+    firsts = torch.tensor(mine, dtype=torch.long) * stream_len
+    hidden = None
+    with torch.inference_mode(not grad):
+        for start in range(0, stream_len if mine else 0, seq_len):
+            hidden = _read_window(model, inputs[:, start:start + seq_len], targets[:, start:start + seq_len],
+                                  firsts + start, hidden, device, precision, visit)
+        if mine and mine[-1] == streams - 1:
+            # The remainder continues the last stream, whose state is hidden[:, -1].
+            last_hidden = hidden[:, -1:].contiguous()
+            for start in range(streams * stream_len, n_predict, seq_len):
+                stop = min(start + seq_len, n_predict)
+                last_hidden = _read_window(model, ids[start:stop].view(1, -1), ids[start + 1:stop + 1].view(1, -1),
+                                           torch.tensor([start]), last_hidden, device, precision, visit)
+    return n_predict
+
+
+def _read_window(model: nn.Module, inputs: Tensor, targets: Tensor, first: Tensor, hidden: Tensor | None,
+                 device: torch.device, precision: str, visit: Callable[[Tensor, Tensor, Tensor], None]) -> Tensor:
+    """One window: the forward pass, `visit`, and the state to carry on."""
+    # The split may be compact ids (src/id_cache.py): int64 only per window.
+    inputs, targets = inputs.long().to(device), targets.long().to(device)
+    with autocast(device, precision):
         logits, hidden = model(inputs, hidden)
-    loss = next_char_loss(logits, targets, reduction="sum")
-    if adapt is not None:
-        adapt(loss / targets.numel())  # only after the window is scored: it counts as it was
-    return loss.item(), hidden.detach()
+    visit(first, logits, targets)
+    return hidden.detach()
 
 
 def evaluate(model: nn.Module, ids: Tensor, batch_size: int, seq_len: int, device: torch.device,
@@ -74,33 +107,25 @@ def evaluate(model: nn.Module, ids: Tensor, batch_size: int, seq_len: int, devic
     streams r, r + N, ... (and the tail, if it holds the last stream) and the summed losses are
     added up over the ranks, so the figure is the one process's, every character scored once.
     """
-    n_predict = ids.numel() - 1
-    if n_predict < 1:
+    if ids.numel() < 2:
         raise ValueError("evaluation needs at least two characters")
     if adapt is not None and world.distributed:
         raise ValueError("dynamic evaluation runs in one process")
+    total = 0.0
+
+    def score(first: Tensor, logits: Tensor, targets: Tensor) -> None:
+        nonlocal total
+        loss = next_char_loss(logits, targets, reduction="sum")
+        if adapt is not None:
+            adapt(loss / targets.numel())  # only after the window is scored: it counts as it was
+        total += loss.item()
+
     was_training = model.training
     model.eval()
-    streams = max(1, min(batch_size, n_predict))
-    stream_len = n_predict // streams
-    mine = list(range(world.rank, streams, world.size))  # this rank's streams
-    inputs = ids[: streams * stream_len].view(streams, stream_len)[mine].to(device)
-    targets = ids[1: streams * stream_len + 1].view(streams, stream_len)[mine].to(device)
-    total, hidden = 0.0, None
-    with torch.inference_mode(adapt is None):
-        for start in range(0, stream_len if mine else 0, seq_len):
-            loss, hidden = _summed_loss(model, inputs[:, start:start + seq_len], targets[:, start:start + seq_len],
-                                        hidden, precision, adapt)
-            total += loss
-        if mine and mine[-1] == streams - 1:
-            # The remainder continues the last stream, whose state is hidden[:, -1].
-            last_hidden = hidden[:, -1:].contiguous()
-            for start in range(streams * stream_len, n_predict, seq_len):
-                stop = min(start + seq_len, n_predict)
-                loss, last_hidden = _summed_loss(model, ids[start:stop].view(1, -1).to(device),
-                                                 ids[start + 1:stop + 1].view(1, -1).to(device), last_hidden,
-                                                 precision, adapt)
-                total += loss
-    model.train(was_training)
+    try:
+        n_predict = read_in_streams(model, ids, batch_size, seq_len, device, precision, score, world,
+                                    grad=adapt is not None)
+    finally:
+        model.train(was_training)
     total = sum_over_ranks(world, [total], device)[0]
     return Evaluation(loss=total / n_predict, characters=n_predict)
