@@ -16,11 +16,15 @@ student's objective mixes the two targets with weight w (`--distill-weight`):
 The second term is the cross-entropy to the teachers (their KL divergence plus a constant). The
 training loss that is logged stays the first term alone, comparable with every other run; the
 student, at evaluation, is a plain model of its own cell.
+
+The teachers are named by path, so a checkpoint also keeps their SHA-256 digests: a resumed run
+reads the same files again and refuses to go on if any of them changed in between.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -29,6 +33,7 @@ from src.dataset import WindowDataset
 from src.ensemble import Ensemble, load_members
 from src.errors import UserError
 from src.evaluation import read_in_streams
+from src.id_cache import file_sha256
 
 TABLE_LIMIT_BYTES = 4 << 30  # the table lives in memory: beyond this, distil from a shorter text
 
@@ -59,13 +64,17 @@ def teacher_table(teacher: nn.Module, ids: Tensor, batch_size: int, seq_len: int
 
 
 class DistillationWindows:
-    """A WindowDataset's batches, each with its windows' teacher rows: (inputs, targets, P (B, T, V))."""
+    """A WindowDataset's batches, each with its windows' teacher rows: (inputs, targets, P (B, T, V)).
 
-    def __init__(self, windows: WindowDataset, table: Tensor) -> None:
+    `teachers_sha256`: the digests of the teacher files the table was read with (kept in checkpoints).
+    """
+
+    def __init__(self, windows: WindowDataset, table: Tensor, teachers_sha256: list[str] | None = None) -> None:
         if table.shape[0] != windows.ids.numel() - 1:
             raise ValueError("the teacher table must have one row per predicted training character")
         self.windows = windows
         self.table = table
+        self.teachers_sha256 = teachers_sha256 or []
         self.rows = torch.arange(windows.seq_len)
 
     def num_batches(self, batch_size: int, world_size: int = 1) -> int:
@@ -81,10 +90,13 @@ class DistillationWindows:
 
 
 def distillation_data(windows: WindowDataset, teachers: list[str], vocab_chars: list[str], batch_size: int,
-                      device: torch.device, precision: str) -> DistillationWindows:
+                      device: torch.device, precision: str,
+                      expected_sha256: list[str] | None = None) -> DistillationWindows:
     """`windows` with the table of the averaged `teachers` (checkpoint paths) over its text.
 
-    UserError if a teacher has another vocabulary or the table would not fit in TABLE_LIMIT_BYTES.
+    `expected_sha256`: a resumed run's teacher digests (None for a fresh run, or a checkpoint from
+    before they were kept). UserError if a teacher file differs from them, has another vocabulary,
+    or the table would not fit in TABLE_LIMIT_BYTES.
     """
     size = (windows.ids.numel() - 1) * (len(vocab_chars) + 1) * 2
     if size > TABLE_LIMIT_BYTES:
@@ -95,9 +107,15 @@ def distillation_data(windows: WindowDataset, teachers: list[str], vocab_chars: 
     # exactly the weights and batches it would have without them.
     with torch.random.fork_rng(devices=[]):
         members, _, _ = load_members(teachers, vocab_chars)
+    digests = [file_sha256(Path(path)) for path in teachers]
+    if expected_sha256 is not None:
+        for path, before, now in zip(teachers, expected_sha256, digests):
+            if before != now:
+                raise UserError(f"teacher {path} has changed since the run started (its SHA-256 differs): resuming "
+                                "would distil from another model; restore that file or start a new run")
     teacher = Ensemble(members).to(device)
-    return DistillationWindows(windows, teacher_table(teacher, windows.ids, batch_size, windows.seq_len, device,
-                                                      precision))
+    table = teacher_table(teacher, windows.ids, batch_size, windows.seq_len, device, precision)
+    return DistillationWindows(windows, table, digests)
 
 
 def distillation_objective(logits: Tensor, target_loss: Tensor, teacher_p: Tensor, weight: float) -> Tensor:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -37,17 +38,20 @@ class RunData:
     test: Tensor
 
 
-def load_run_data(config: TrainConfig, vocab_chars: list[str] | None, world: World = World(),
+def load_run_data(config: TrainConfig, resume_state: dict[str, Any] | None, world: World = World(),
                   device: torch.device = torch.device("cpu")) -> RunData:
     """Load (or, on first use, encode and cache) the corpus and wrap its training split for `config`.
 
-    `vocab_chars`: a resumed run's vocabulary (None for a fresh run, which takes the training text's).
+    `resume_state`: the checkpoint a resumed run continues (None for a fresh run). Its vocabulary
+    is kept (a fresh run takes the training text's), and its teachers' digests, when distilling,
+    must still be those of the teacher files.
     `device`: where the teachers (--teachers) read the training text, in `config.precision`.
     Raises UserError when the validation or test split is too short to predict anything.
     """
     if not world.main:
         barrier(world)  # rank 0 builds (or checks) the id cache first, so no two processes write it
-    corpus = load_corpus_ids(config, vocab_chars)
+    resumed = resume_state or {}
+    corpus = load_corpus_ids(config, resumed.get("vocab"))
     if world.main:
         barrier(world)
     if corpus.valid.numel() < 2:
@@ -65,5 +69,6 @@ def load_run_data(config: TrainConfig, vocab_chars: list[str] | None, world: Wor
             teachers = split_paths(config.teachers)
             if world.main:  # minutes for a large text: say what the run is doing before its header
                 print(f"distillation: reading the training text with {len(teachers)} teacher(s) ...", flush=True)
-            train = distillation_data(train, teachers, corpus.chars, config.batch_size, device, config.precision)
+            train = distillation_data(train, teachers, corpus.chars, config.batch_size, device, config.precision,
+                                      resumed.get("teachers_sha256"))
     return RunData(corpus.source, CharVocab(corpus.chars), train, corpus.train.numel(), corpus.valid, corpus.test)

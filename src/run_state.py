@@ -96,7 +96,8 @@ def restore_rank_states(state: dict[str, Any], world: World, device: torch.devic
 
 
 def trainer_state(trainer: Trainer) -> dict[str, Any]:
-    """Everything a checkpoint holds: config, vocabulary, weights, optimizer, schedule, progress, RNG states.
+    """Everything a checkpoint holds: config, vocabulary, weights, optimizer, schedule, progress, RNG states
+    (and, when distilling, the teacher files' digests).
 
     With weight averaging, "model" (what evaluate.py and generate.py load) is the average, and
     "training_model" the weights training continues from.
@@ -113,6 +114,7 @@ def trainer_state(trainer: Trainer) -> dict[str, Any]:
         "scheduler": trainer.scheduler.state_dict(),
         "progress": asdict(trainer.progress),
         **gather_rank_states(trainer.world, trainer.device, trainer.carried_hidden),
+        "teachers_sha256": getattr(trainer.train_data, "teachers_sha256", None),  # when distilling (--teachers)
     }
 
 

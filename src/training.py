@@ -62,7 +62,7 @@ class Trainer:
         self.checkpoint_dir = Path(config.checkpoint_dir)
         torch.manual_seed(config.seed)
 
-        data = load_run_data(config, resume_state["vocab"] if resume_state else None, world, self.device)
+        data = load_run_data(config, resume_state, world, self.device)
         self.source, self.vocab, self.train_chars = data.source, data.vocab, data.train_chars
         self.train_data, self.valid_ids, self.test_ids = data.train, data.valid, data.test
         # Stateful mode: the state at the end of the last batch, where the next batch continues.

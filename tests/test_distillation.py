@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -10,6 +12,7 @@ from src.config import TrainConfig
 from src.dataset import WindowDataset
 from src.distillation import DistillationWindows, distillation_objective, teacher_table
 from src.errors import UserError
+from src.id_cache import file_sha256
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from src.run import EXIT_INTERRUPTED, fit
 from tests.tiny_run import interrupt_during, last_checkpoint, resume_given, tiny_config
@@ -120,6 +123,20 @@ def test_a_stopped_distilling_run_resumes_to_the_same_weights(tmp_path, monkeypa
     assert fit(TrainConfig(**{**pieced.to_dict(), "resume": True}), given=resume_given(pieced)) == 0
     ours, theirs = last_checkpoint(straight)["model"], last_checkpoint(pieced)["model"]
     assert all(torch.equal(ours[name], theirs[name]) for name in ours)
+
+
+def test_a_resumed_run_refuses_a_teacher_file_that_changed_since_it_started(tmp_path):
+    teachers = trained_teacher(tmp_path)
+    taught = student(tmp_path, "taught", teachers=teachers)
+    assert fit(taught, given={}) == 0
+    assert last_checkpoint(taught)["teachers_sha256"] == [file_sha256(Path(teachers))]
+    replaced = torch.load(teachers, weights_only=True)
+    first = next(iter(replaced["model"]))
+    replaced["model"][first] += 1.0  # another teacher at the same path
+    torch.save(replaced, teachers)
+    longer = TrainConfig(**{**taught.to_dict(), "resume": True, "epochs": 2})
+    with pytest.raises(UserError, match=f"teacher {teachers} has changed since the run started"):
+        fit(longer, given=resume_given(taught, epochs=2))
 
 
 def test_a_teacher_trained_on_another_text_is_refused_before_training(tmp_path):
