@@ -107,8 +107,6 @@ def evaluate(model: nn.Module, ids: Tensor, batch_size: int, seq_len: int, devic
     streams r, r + N, ... (and the tail, if it holds the last stream) and the summed losses are
     added up over the ranks, so the figure is the one process's, every character scored once.
     """
-    if ids.numel() < 2:
-        raise ValueError("evaluation needs at least two characters")
     if adapt is not None and world.distributed:
         raise ValueError("dynamic evaluation runs in one process")
     total = 0.0
