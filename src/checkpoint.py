@@ -8,6 +8,8 @@ target, so a crash or Ctrl-C mid-write never leaves a half-written `last.pt` beh
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -51,11 +53,32 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load a checkpoint onto the CPU with `weights_only=True`; a UserError if it is not one of ours."""
+    path = _existing(path)
+    return _checked(path, path)
+
+
+def load_checkpoint_with_digest(path: str | Path) -> tuple[dict[str, Any], str]:
+    """`load_checkpoint`, and the SHA-256 of the bytes it loaded.
+
+    The file is read once and both come from those bytes, so the digest is that of the model
+    loaded even if the file is replaced in between (a teacher's digest vouches for the teacher used).
+    """
+    path = _existing(path)
+    data = path.read_bytes()
+    return _checked(path, io.BytesIO(data)), hashlib.sha256(data).hexdigest()
+
+
+def _existing(path: str | Path) -> Path:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"checkpoint not found: {path}")
+    return path
+
+
+def _checked(path: Path, source: Path | io.BytesIO) -> dict[str, Any]:
+    """The checkpoint unpickled (weights only) from `source`, the contents of `path`, checked to be one of ours."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - the unpickler raises anything (KeyError, EOFError...) on junk
         reason = (str(error).splitlines() or [type(error).__name__])[0]
         raise UserError(f"{path} is not a readable checkpoint (truncated, corrupt or not a torch file: "

@@ -7,6 +7,11 @@ as in evaluation, and kept as a table aligned with the text:
     P[i] = p_teachers(c_{i+1} | c_<=i)          (N - 1, V), float16: for a 1M-character text and
                                                  V = 66, 130 MB; computed once per invocation
 
+The text is read as one stream per window of the global batch (--batch-size x ranks). Under
+torchrun each rank reads its share of the streams and the ranks add their rows up, so every rank
+holds the whole table after reading 1/N of the text, and N ranks of batch B distil from the table
+one process of batch N x B would.
+
 A training window starting at s predicts c_{s+1..s+T}; its teacher rows are P[s .. s+T-1], so
 every position gets the teachers' full-context distribution whatever the window's cut. The
 student's objective mixes the two targets with weight w (`--distill-weight`):
@@ -24,43 +29,40 @@ reads the same files again and refuses to go on if any of them changed in betwee
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from src.checkpoint import load_checkpoint_with_digest
 from src.dataset import WindowDataset
-from src.ensemble import Ensemble, load_members
+from src.distributed import World, sum_tensor_over_ranks
+from src.ensemble import Ensemble, members_from
 from src.errors import UserError
 from src.evaluation import read_in_streams
-from src.id_cache import file_sha256
 
 TABLE_LIMIT_BYTES = 4 << 30  # the table lives in memory: beyond this, distil from a shorter text
 
 
-def teacher_table(teacher: nn.Module, ids: Tensor, batch_size: int, seq_len: int, device: torch.device,
-                  precision: str) -> Tensor:
+def teacher_table(teacher: nn.Module, ids: Tensor, streams: int, seq_len: int, vocab_size: int,
+                  device: torch.device, precision: str, world: World = World()) -> Tensor:
     """P (N - 1, V) float16 on the CPU: row i is the teacher's distribution of ids[i + 1] given ids[:i + 1].
 
-    The text is read as in evaluation (`read_in_streams`): `batch_size` contiguous streams with
-    the state carried, the characters that do not fill equal streams continuing the last one.
+    The text is read as in evaluation (`read_in_streams`): `streams` contiguous streams with the
+    state carried, the characters that do not fill equal streams continuing the last one. With
+    several ranks, each fills the rows of its own streams and leaves the rest zero, so the sum over
+    ranks is the whole table (exactly: each row is one rank's plus zeros).
     """
-    n_predict = ids.numel() - 1
-    table: Tensor | None = None
+    table = torch.zeros(ids.numel() - 1, vocab_size, dtype=torch.float16)
 
     def store(first: Tensor, log_p: Tensor, targets: Tensor) -> None:
-        nonlocal table
-        if table is None:
-            table = torch.empty(n_predict, log_p.shape[-1], dtype=torch.float16)
         rows = first.unsqueeze(1) + torch.arange(log_p.shape[1])  # (B, t): the positions this window predicts from
         table[rows] = log_p.float().softmax(dim=-1).to("cpu", torch.float16)
 
     was_training = teacher.training
     teacher.eval()
-    read_in_streams(teacher, ids, batch_size, seq_len, device, precision, store)
+    read_in_streams(teacher, ids, streams, seq_len, device, precision, store, world)
     teacher.train(was_training)
-    assert table is not None  # n_predict >= 1 for any training split (WindowDataset checks)
-    return table
+    return sum_tensor_over_ranks(world, table, device)
 
 
 class DistillationWindows:
@@ -90,31 +92,34 @@ class DistillationWindows:
 
 
 def distillation_data(windows: WindowDataset, teachers: list[str], vocab_chars: list[str], batch_size: int,
-                      device: torch.device, precision: str,
-                      expected_sha256: list[str] | None = None) -> DistillationWindows:
+                      device: torch.device, precision: str, expected_sha256: list[str] | None = None,
+                      world: World = World()) -> DistillationWindows:
     """`windows` with the table of the averaged `teachers` (checkpoint paths) over its text.
 
-    `expected_sha256`: a resumed run's teacher digests (None for a fresh run, or a checkpoint from
-    before they were kept). UserError if a teacher file differs from them, has another vocabulary,
-    or the table would not fit in TABLE_LIMIT_BYTES.
+    `batch_size`: one rank's, as --batch-size. `expected_sha256`: a resumed run's teacher digests
+    (None for a fresh run, or a checkpoint from before they were kept). UserError if a teacher
+    file differs from them, has another vocabulary, or the table would not fit in TABLE_LIMIT_BYTES.
     """
-    size = (windows.ids.numel() - 1) * (len(vocab_chars) + 1) * 2
+    vocab_size = len(vocab_chars) + 1  # the unknown symbol too
+    size = (windows.ids.numel() - 1) * vocab_size * 2
     if size > TABLE_LIMIT_BYTES:
         raise UserError(f"the teacher table for {windows.ids.numel():,} training characters would take "
                         f"{size / 2**30:.1f} GiB (limit {TABLE_LIMIT_BYTES / 2**30:.0f}): distil on a shorter text "
                         "(e.g. --train-fraction)")
-    # Building the teachers draws initial weights: on a forked generator, so that the student starts from
-    # exactly the weights and batches it would have without them.
-    with torch.random.fork_rng(devices=[]):
-        members, _, _ = load_members(teachers, vocab_chars)
-    digests = [file_sha256(Path(path)) for path in teachers]
+    loaded = [load_checkpoint_with_digest(path) for path in teachers]
+    digests = [digest for _, digest in loaded]
     if expected_sha256 is not None:
         for path, before, now in zip(teachers, expected_sha256, digests):
             if before != now:
                 raise UserError(f"teacher {path} has changed since the run started (its SHA-256 differs): resuming "
                                 "would distil from another model; restore that file or start a new run")
+    # Building the teachers draws initial weights: on a forked generator, so that the student starts from
+    # exactly the weights and batches it would have without them.
+    with torch.random.fork_rng(devices=[]):
+        members, _, _ = members_from(teachers, [state for state, _ in loaded], vocab_chars)
     teacher = Ensemble(members).to(device)
-    table = teacher_table(teacher, windows.ids, batch_size, windows.seq_len, device, precision)
+    table = teacher_table(teacher, windows.ids, batch_size * world.size, windows.seq_len, vocab_size, device,
+                          precision, world)
     return DistillationWindows(windows, table, digests)
 
 

@@ -115,6 +115,18 @@ def sum_over_ranks(world: World, values: list[float], device: torch.device) -> l
     return tensor.tolist()
 
 
+def sum_tensor_over_ranks(world: World, tensor: Tensor, device: torch.device) -> Tensor:
+    """The element-wise sum of `tensor` (on the CPU) over all ranks, on the CPU; `tensor` itself for one process.
+
+    It travels through `device` because NCCL reduces CUDA tensors only.
+    """
+    if not world.distributed:
+        return tensor
+    on_device = tensor.to(device)
+    dist.all_reduce(on_device)
+    return on_device.cpu()
+
+
 def any_rank(world: World, flag: bool, device: torch.device) -> bool:
     """True on every rank if `flag` is true on any."""
     return sum_over_ranks(world, [float(flag)], device)[0] > 0

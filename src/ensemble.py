@@ -51,10 +51,18 @@ def load_members(paths: Sequence[str], vocab_chars: list[str] | None = None
                  ) -> tuple[list[RNNLanguageModel], list[str], dict]:
     """Load checkpoints that share one vocabulary: (models in eval mode, the vocabulary, the first state).
 
+    `vocab_chars`, if given, is the vocabulary they must all have (see `members_from`).
+    """
+    return members_from(paths, [load_checkpoint(path) for path in paths], vocab_chars)
+
+
+def members_from(paths: Sequence[str], states: Sequence[dict], vocab_chars: list[str] | None = None
+                 ) -> tuple[list[RNNLanguageModel], list[str], dict]:
+    """The models of loaded checkpoints `states` (read from `paths`), as `load_members` returns them.
+
     `vocab_chars`, if given, is the vocabulary they must all have (e.g. the run's that distils from
     them). A member with another vocabulary would number the characters differently: a UserError.
     """
-    states = [load_checkpoint(path) for path in paths]
     expected = vocab_chars if vocab_chars is not None else states[0]["vocab"]
     for path, state in zip(paths, states):
         if state["vocab"] != expected:

@@ -1,9 +1,12 @@
 """Checkpoints: atomic writes, weights_only loads, CPU tensors, clear errors for bad files."""
 
+import hashlib
+
 import pytest
 import torch
 
-from src.checkpoint import load_checkpoint, save_checkpoint
+import src.checkpoint
+from src.checkpoint import load_checkpoint, load_checkpoint_with_digest, save_checkpoint
 from src.errors import UserError
 
 
@@ -67,3 +70,21 @@ def test_foreign_torch_file_is_a_clear_error(tmp_path):
 def test_missing_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(UserError, match="not found"):
         load_checkpoint(tmp_path / "absent.pt")
+
+
+def test_the_digest_is_of_the_bytes_loaded_even_if_the_file_is_replaced_meanwhile(tmp_path, monkeypatch):
+    save_checkpoint(minimal_state(), tmp_path / "c.pt")
+    original = hashlib.sha256((tmp_path / "c.pt").read_bytes()).hexdigest()
+    replacement = minimal_state()
+    replacement["model"]["w"] += 1.0
+    load = torch.load
+
+    def load_then_replace(source, **kwargs):
+        state = load(source, **kwargs)
+        save_checkpoint(replacement, tmp_path / "c.pt")  # another model at the same path, after the load
+        return state
+
+    monkeypatch.setattr(src.checkpoint.torch, "load", load_then_replace)
+    state, digest = load_checkpoint_with_digest(tmp_path / "c.pt")
+    assert torch.equal(state["model"]["w"], minimal_state()["model"]["w"])
+    assert digest == original

@@ -8,9 +8,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import src.distillation
 from src.config import TrainConfig
 from src.dataset import WindowDataset
 from src.distillation import DistillationWindows, distillation_objective, teacher_table
+from src.distributed import World
 from src.errors import UserError
 from src.id_cache import file_sha256
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
@@ -33,18 +35,29 @@ def read_from_zero(model: RNNLanguageModel, ids: torch.Tensor) -> torch.Tensor:
 
 def test_one_stream_gives_the_teachers_distribution_after_the_whole_text_before_each_character():
     ids = torch.randint(0, 9, (200,))
-    table = teacher_table(teacher(), ids, batch_size=1, seq_len=7, device=CPU, precision="fp32")
+    table = teacher_table(teacher(), ids, streams=1, seq_len=7, vocab_size=9, device=CPU, precision="fp32")
     assert table.dtype == torch.float16 and table.shape == (199, 9)
     torch.testing.assert_close(table.float(), read_from_zero(teacher(), ids), atol=1e-3, rtol=0)
 
 
 def test_each_stream_is_read_from_its_start_and_the_remainder_continues_the_last_one():
     ids = torch.randint(0, 9, (102,))  # 101 predictions: 3 streams of 33, then 2 more after the last stream
-    table = teacher_table(teacher(), ids, batch_size=3, seq_len=10, device=CPU, precision="fp32")
+    table = teacher_table(teacher(), ids, streams=3, seq_len=10, vocab_size=9, device=CPU, precision="fp32")
     for first, stop in ((0, 33), (33, 66)):
         torch.testing.assert_close(table[first:stop].float(), read_from_zero(teacher(), ids[first:stop + 1]),
                                    atol=1e-3, rtol=0)
     torch.testing.assert_close(table[66:].float(), read_from_zero(teacher(), ids[66:]), atol=1e-3, rtol=0)
+
+
+def test_the_ranks_shares_of_the_table_add_up_to_one_process_table(monkeypatch):
+    ids = torch.randint(0, 9, (302,))  # 301 predictions: 5 streams of 60, the last one continued
+    single = teacher_table(teacher(), ids, streams=5, seq_len=8, vocab_size=9, device=CPU, precision="fp32")
+    monkeypatch.setattr(src.distillation, "sum_tensor_over_ranks", lambda world, table, device: table)  # no sum
+    shares = [teacher_table(teacher(), ids, streams=5, seq_len=8, vocab_size=9, device=CPU, precision="fp32",
+                            world=World(rank, 3)) for rank in range(3)]
+    filled = [share.float().sum(dim=-1) > 0 for share in shares]
+    assert torch.equal(sum(f.int() for f in filled), torch.ones(301, dtype=torch.int))  # each row from one rank
+    torch.testing.assert_close(sum(share.float() for share in shares), single.float(), atol=1e-3, rtol=0)
 
 
 def test_every_window_gets_the_table_rows_of_the_characters_it_predicts():

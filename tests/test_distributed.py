@@ -26,6 +26,7 @@ from tests.textgen import make_corpus
 
 # fp32 and no dropout, so the only difference between the runs is the order of floating-point sums.
 EXACT = ["--precision", "fp32", "--dropout", "0", "--no-diagnostics", "--sample-length", "0"]
+SIX_STEPS = ["--data-file", "corpus.txt", "--epochs", "1", "--max-steps", "6", *TINY_MODEL, *EXACT]
 
 
 def torchrun(*args: str, cwd) -> subprocess.CompletedProcess:
@@ -76,8 +77,7 @@ def two_ranks(tmp_path_factory):
     """A corpus, a 2-rank run (batch 8 each) and a 1-process run (batch 16) of the same 6 steps, both averaging."""
     folder = tmp_path_factory.mktemp("ddp")
     make_corpus(folder / "corpus.txt")
-    common = ["--data-file", "corpus.txt", "--epochs", "1", "--max-steps", "6", "--weight-average", "0.9", *TINY_MODEL,
-              *EXACT]
+    common = [*SIX_STEPS, "--weight-average", "0.9"]
     ranks = torchrun(*common, "--batch-size", "8", "--checkpoint-dir", "ranks", cwd=folder)
     assert ranks.returncode == 0, ranks.stderr[-3000:]
     single = run("train.py", *common, "--batch-size", "16", "--checkpoint-dir", "single", cwd=folder,
@@ -94,6 +94,20 @@ def test_two_ranks_end_with_the_weights_and_average_of_one_process_with_the_same
     for key in ("training_model", "model"):  # the weights trained, and their average
         for name, tensor in single[key].items():
             torch.testing.assert_close(ranks[key][name], tensor, rtol=1e-5, atol=1e-6, msg=f"{key} {name}")
+
+
+def test_two_distilling_ranks_end_with_the_weights_of_one_process_with_the_same_global_batch(two_ranks):
+    folder, _ = two_ranks
+    taught = [*SIX_STEPS, "--teachers", "single/best.pt"]  # each rank reads half of the teacher table's streams
+    ranks = torchrun(*taught, "--batch-size", "8", "--checkpoint-dir", "taught-ranks", cwd=folder)
+    assert ranks.returncode == 0, ranks.stderr[-3000:]
+    single = run("train.py", *taught, "--batch-size", "16", "--checkpoint-dir", "taught-single", cwd=folder,
+                 env={"OMP_NUM_THREADS": "1"})
+    assert single.returncode == 0, single.stderr[-3000:]
+    ranks_state, single_state = (load_checkpoint(folder / f"taught-{n}" / "last.pt") for n in ("ranks", "single"))
+    assert ranks_state["teachers_sha256"] == single_state["teachers_sha256"]
+    for name, tensor in single_state["model"].items():
+        torch.testing.assert_close(ranks_state["model"][name], tensor, rtol=1e-5, atol=1e-6, msg=name)
 
 
 def test_rank_0_alone_prints_and_writes(two_ranks):
