@@ -38,7 +38,7 @@ from src.device import resolve_device
 from src.evaluation import next_char_loss
 from src.model.rnn_model import CELLS, ModelConfig, RNNLanguageModel
 from src.model.stepper import make_stepper
-from src.precision import autocast, resolve_precision
+from src.precision import autocast, native_bf16, resolve_precision
 from src.sampling import SamplingOptions, draw, next_char_probabilities
 
 # impl -> (cell, rnn_impl) of our model: "autograd"/"bptt" for the vanilla cell, "<cell>_autograd"/"<cell>_bptt"
@@ -254,8 +254,10 @@ def main() -> None:
     parser.add_argument("--num-layers", type=int, default=2, help="stacked layers (train.py default)")
     parser.add_argument("--seq-len", type=int, default=128, help="characters per window (train.py default)")
     parser.add_argument("--batch-size", type=int, default=64, help="windows per batch (train.py default)")
-    parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"],
-                        help="precisions to run; ratios are always against float32 torch_rnn")
+    parser.add_argument("--precisions", nargs="+", default=None, choices=["fp32", "bf16"],
+                        help="precisions to run; ratios are always against float32 torch_rnn (default: both, "
+                             "but fp32 alone where bf16 is not native: on a CPU without bf16 instructions it is "
+                             "emulated and trains 30x slower, docs/speed.md)")
     parser.add_argument("--impls", nargs="+", default=list(IMPLS), choices=IMPLS, help="implementations to time")
     parser.add_argument("--rounds", type=int, default=9, help="timed rounds per measurement (median)")
     parser.add_argument("--sample-length", type=int, default=300, help="characters per sampling measurement")
@@ -272,9 +274,13 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     if args.tf32 is not None:
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = args.tf32 == "on"
+    device = resolve_device(args.device)
+    if args.precisions is None:
+        args.precisions = ["fp32", "bf16"] if native_bf16(device) else ["fp32"]
+        if "bf16" not in args.precisions:
+            print(f"bf16 left out: not native on this {device.type} (--precisions fp32 bf16 times it anyway)")
     if "torch_rnn" not in args.impls or "fp32" not in args.precisions:
         parser.error("the ratios need the float32 torch_rnn reference: keep torch_rnn and fp32")
-    device = resolve_device(args.device)
     for precision in args.precisions:
         resolve_precision(precision, device)  # bf16 where it is unsupported: a one-line error
 

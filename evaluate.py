@@ -14,7 +14,7 @@ from src.ensemble import Ensemble, load_members, split_paths
 from src.errors import UserError
 from src.evaluation import evaluate
 from src.model.rnn_model import RNNLanguageModel
-from src.precision import checkpoint_precision
+from src.precision import checkpoint_precision, emulated_bf16_warning
 from src.script_configs import EvaluateConfig
 from src.vocab import CharVocab
 
@@ -36,6 +36,9 @@ def main() -> int:
     model = model.to(device)
     precision = checkpoint_precision(config.precision, state["config"]["precision"], device)
     origin = "--precision" if config.precision is not None else "the checkpoint's"
+    warning = emulated_bf16_warning(precision, device)
+    if warning:
+        print(f"{warning}: --precision fp32 scores faster (its figure may differ from the run's in the last digits)")
     text = read_text(Path(config.text_file))
     if len(text) < 2:
         raise UserError(f"{config.text_file} has fewer than 2 characters")

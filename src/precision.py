@@ -25,13 +25,18 @@ def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
+def native_bf16(device: torch.device, cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether bf16 runs natively on `device`: on CUDA, and on a CPU with bf16 instructions (not on MPS)."""
+    return device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16(cpuinfo))
+
+
 def resolve_precision(precision: str, device: torch.device) -> str:
     """The precision a run will use: `auto` becomes bf16 only where it was measured to pay off.
 
     On a CPU with native bf16 instructions, bf16 trained 1.8-2x faster than float32 and reached
     the same validation loss (docs/speed.md, "bf16"). On an H100 it was only 1.0-1.2x faster
-    (docs/scaling.md), and CPUs without those instructions were not measured, so there `auto`
-    stays float32 and bf16 is opt-in.
+    (docs/scaling.md), and on a CPU without those instructions bf16 is emulated and several times
+    slower (`emulated_bf16_warning`), so there `auto` stays float32 and bf16 is opt-in.
     """
     if precision not in PRECISIONS:
         raise UserError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
@@ -40,6 +45,18 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if precision == "bf16" and device.type not in BF16_DEVICES:
         raise UserError(f"--precision bf16 is supported on cpu and cuda, not {device.type}")
     return precision
+
+
+def emulated_bf16_warning(precision: str, device: torch.device, cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
+    """A warning line when `precision` is bf16 on a CPU without bf16 instructions; None otherwise.
+
+    There PyTorch emulates bf16. On a 2-vCPU AMD EPYC with AVX2 only (docs/speed.md), a bf16
+    (64 x 1024) @ (1024 x 1024) matrix multiply took 80x the float32 one's time, and a 2 x 1024
+    model's forward pass 4.5x. `auto` never picks it there; a bf16 checkpoint or run asks for it.
+    """
+    if precision != "bf16" or device.type != "cpu" or cpu_has_native_bf16(cpuinfo):
+        return None
+    return "warning: this CPU has no bf16 instructions, so bf16 runs emulated here, several times slower than float32"
 
 
 def checkpoint_precision(requested: str | None, trained: str, device: torch.device) -> str:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from src.checkpoint import load_checkpoint
 from src.distributed import barrier
 from src.evaluation import Evaluation, evaluate
+from src.precision import emulated_bf16_warning
 
 if TYPE_CHECKING:  # only for the annotations: training imports this module
     from src.training import Trainer
@@ -26,6 +27,9 @@ def describe(trainer: Trainer) -> None:
     say(f"model: {trainer.model_config.num_layers} x {trainer.model_config.hidden_size} {trainer.model.kind}, "
         f"embedding {trainer.model_config.embedding_dim}, {trainer.model.num_parameters():,} parameters, "
         f"{c.precision}")
+    warning = emulated_bf16_warning(c.precision, trainer.device)
+    if warning:
+        say(f"{warning} (a new run takes float32 with --precision fp32 or auto)")
     batch = (f"global batch {world.size} processes x {c.batch_size} = {world.size * c.batch_size}"
              if world.distributed else f"batch {c.batch_size}")
     say(f"training: {trainer.steps_per_epoch} steps/epoch x {c.epochs} epochs, {batch} x {c.seq_len} characters")

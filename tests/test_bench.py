@@ -17,7 +17,7 @@ def bench_rows(tmp_path_factory) -> list[dict]:
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench.py"), "--hidden-sizes", "8", "16", "--vocab-size", "20",
          "--embedding-dim", "4", "--seq-len", "6", "--batch-size", "3", "--rounds", "1", "--sample-length", "4",
-         "--json", str(out)], capture_output=True, text=True, timeout=300)
+         "--precisions", "fp32", "bf16", "--json", str(out)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return json.loads(out.read_text())
 
@@ -50,3 +50,4 @@ def test_an_unknown_device_is_a_one_line_error():
                             text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["error: unknown device 'tpu': use auto, cpu, cuda, cuda:N or mps"]
+

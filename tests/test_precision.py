@@ -4,7 +4,14 @@ import pytest
 import torch
 
 from src.errors import UserError
-from src.precision import autocast, checkpoint_precision, cpu_has_native_bf16, resolve_precision
+from src.precision import (
+    autocast,
+    checkpoint_precision,
+    cpu_has_native_bf16,
+    emulated_bf16_warning,
+    native_bf16,
+    resolve_precision,
+)
 
 CPU = torch.device("cpu")
 
@@ -53,3 +60,22 @@ def test_a_requested_precision_wins_over_the_checkpoints():
 def test_a_bf16_checkpoint_on_mps_says_to_pass_fp32():
     with pytest.raises(UserError, match="--precision fp32"):
         checkpoint_precision(None, "bf16", torch.device("mps"))
+
+
+def test_bf16_on_a_cpu_without_bf16_instructions_gets_a_warning_and_nothing_else_does(tmp_path):
+    with_bf16, without = tmp_path / "with", tmp_path / "without"
+    with_bf16.write_text("flags\t\t: fpu sse2 avx512f avx512_bf16\n")
+    without.write_text("flags\t\t: fpu sse2 avx2 fma\n")
+    assert "no bf16 instructions" in emulated_bf16_warning("bf16", CPU, without)
+    assert emulated_bf16_warning("fp32", CPU, without) is None
+    assert emulated_bf16_warning("bf16", CPU, with_bf16) is None
+    assert emulated_bf16_warning("bf16", torch.device("cuda"), without) is None
+
+
+def test_bf16_is_native_on_cuda_and_on_a_cpu_with_bf16_instructions_only(tmp_path):
+    with_bf16, without = tmp_path / "with", tmp_path / "without"
+    with_bf16.write_text("flags\t\t: fpu sse2 avx512f amx_bf16\n")
+    without.write_text("flags\t\t: fpu sse2 avx2 fma\n")
+    assert native_bf16(CPU, with_bf16) and not native_bf16(CPU, without)
+    assert native_bf16(torch.device("cuda"), without)
+    assert not native_bf16(torch.device("mps"), with_bf16)
