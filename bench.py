@@ -276,8 +276,9 @@ def main() -> None:
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = args.tf32 == "on"
     device = resolve_device(args.device)
     if args.precisions is None:
-        args.precisions = ["fp32", "bf16"] if native_bf16(device) else ["fp32"]
-        if "bf16" not in args.precisions:
+        args.precisions = ["fp32", "bf16"]
+        if not native_bf16(device):
+            args.precisions = ["fp32"]
             print(f"bf16 left out: not native on this {device.type} (--precisions fp32 bf16 times it anyway)")
     if "torch_rnn" not in args.impls or "fp32" not in args.precisions:
         parser.error("the ratios need the float32 torch_rnn reference: keep torch_rnn and fp32")

@@ -39,6 +39,7 @@ from src.distributed import World, sum_tensor_over_ranks
 from src.ensemble import Ensemble, members_from
 from src.errors import UserError
 from src.evaluation import read_in_streams
+from src.vocab import CharVocab
 
 TABLE_LIMIT_BYTES = 4 << 30  # the table lives in memory: beyond this, distil from a shorter text
 
@@ -100,7 +101,7 @@ def distillation_data(windows: WindowDataset, teachers: list[str], vocab_chars: 
     (None for a fresh run, or a checkpoint from before they were kept). UserError if a teacher
     file differs from them, has another vocabulary, or the table would not fit in TABLE_LIMIT_BYTES.
     """
-    vocab_size = len(vocab_chars) + 1  # the unknown symbol too
+    vocab_size = len(CharVocab(vocab_chars))  # the unknown symbol too
     size = (windows.ids.numel() - 1) * vocab_size * 2
     if size > TABLE_LIMIT_BYTES:
         raise UserError(f"the teacher table for {windows.ids.numel():,} training characters would take "

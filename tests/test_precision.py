@@ -1,5 +1,8 @@
 """Precision: auto picks bf16 only on CPUs with native bf16; bf16 is refused where unsupported."""
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -16,10 +19,18 @@ from src.precision import (
 CPU = torch.device("cpu")
 
 
-def test_native_bf16_is_read_from_the_cpu_flags(tmp_path):
-    with_bf16, without = tmp_path / "with", tmp_path / "without"
-    with_bf16.write_text("flags\t\t: fpu sse2 avx512f avx512_bf16 avx512_vnni\n")
-    without.write_text("flags\t\t: fpu sse2 avx2 fma\n")
+@pytest.fixture
+def cpuinfo(tmp_path) -> Callable[[str], Path]:
+    """Writes a stand-in for /proc/cpuinfo with the given flags and returns its path."""
+    def write(flags: str) -> Path:
+        path = tmp_path / f"cpuinfo-{len(list(tmp_path.iterdir()))}"
+        path.write_text(f"flags\t\t: {flags}\n")
+        return path
+    return write
+
+
+def test_native_bf16_is_read_from_the_cpu_flags(cpuinfo, tmp_path):
+    with_bf16, without = cpuinfo("fpu sse2 avx512f avx512_bf16 avx512_vnni"), cpuinfo("fpu sse2 avx2 fma")
     assert cpu_has_native_bf16(with_bf16)
     assert not cpu_has_native_bf16(without)
     assert not cpu_has_native_bf16(tmp_path / "absent")
@@ -62,20 +73,16 @@ def test_a_bf16_checkpoint_on_mps_says_to_pass_fp32():
         checkpoint_precision(None, "bf16", torch.device("mps"))
 
 
-def test_bf16_on_a_cpu_without_bf16_instructions_gets_a_warning_and_nothing_else_does(tmp_path):
-    with_bf16, without = tmp_path / "with", tmp_path / "without"
-    with_bf16.write_text("flags\t\t: fpu sse2 avx512f avx512_bf16\n")
-    without.write_text("flags\t\t: fpu sse2 avx2 fma\n")
+def test_bf16_on_a_cpu_without_bf16_instructions_gets_a_warning_and_nothing_else_does(cpuinfo):
+    with_bf16, without = cpuinfo("fpu sse2 avx512f avx512_bf16"), cpuinfo("fpu sse2 avx2 fma")
     assert "no bf16 instructions" in emulated_bf16_warning("bf16", CPU, without)
     assert emulated_bf16_warning("fp32", CPU, without) is None
     assert emulated_bf16_warning("bf16", CPU, with_bf16) is None
     assert emulated_bf16_warning("bf16", torch.device("cuda"), without) is None
 
 
-def test_bf16_is_native_on_cuda_and_on_a_cpu_with_bf16_instructions_only(tmp_path):
-    with_bf16, without = tmp_path / "with", tmp_path / "without"
-    with_bf16.write_text("flags\t\t: fpu sse2 avx512f amx_bf16\n")
-    without.write_text("flags\t\t: fpu sse2 avx2 fma\n")
+def test_bf16_is_native_on_cuda_and_on_a_cpu_with_bf16_instructions_only(cpuinfo):
+    with_bf16, without = cpuinfo("fpu sse2 avx512f amx_bf16"), cpuinfo("fpu sse2 avx2 fma")
     assert native_bf16(CPU, with_bf16) and not native_bf16(CPU, without)
     assert native_bf16(torch.device("cuda"), without)
     assert not native_bf16(torch.device("mps"), with_bf16)
