@@ -84,13 +84,14 @@ def check_gradients(device: torch.device) -> list[CheckResult]:
     return results
 
 
-def check_training(device: torch.device, precision: str, steps: int, text: Path, workdir: Path) -> CheckResult:
+def check_training(device: torch.device, precision: str, steps: int, hidden_size: int, text: Path,
+                   workdir: Path) -> CheckResult:
     """A short run in `precision` on `device`; then its checkpoint sampled on the CPU by generate.py."""
     name = f"training: {precision}, checkpoint -> CPU -> generate.py"
     if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         return CheckResult(name, "SKIP", "this GPU has no bf16")
     folder = workdir / f"train-{precision}"
-    config = TrainConfig(data_file=str(text), device=str(device), precision=precision, hidden_size=256,
+    config = TrainConfig(data_file=str(text), device=str(device), precision=precision, hidden_size=hidden_size,
                          max_steps=steps, warmup_steps=min(20, steps), sample_length=0, no_diagnostics=True,
                          checkpoint_dir=str(folder), plot=str(folder / "loss.png"))
     if device.type == "cuda":
@@ -158,10 +159,14 @@ def run_checks(config: GpuCheckConfig, device: torch.device) -> list[CheckResult
         workdir = Path(config.workdir) if config.workdir else Path(scratch)
         workdir.mkdir(parents=True, exist_ok=True)
         text = write_practice_text(workdir / "practice.txt")  # what the training checks learn
+
+        def train(precision: str) -> CheckResult:
+            return check_training(device, precision, config.steps, config.train_hidden_size, text, workdir)
+
         checks: list[tuple[str, Callable[[], list[CheckResult] | CheckResult]]] = [
             ("gradients", lambda: check_gradients(device)),
-            ("training: fp32", lambda: check_training(device, "fp32", config.steps, text, workdir)),
-            ("training: bf16", lambda: check_training(device, "bf16", config.steps, text, workdir)),
+            ("training: fp32", lambda: train("fp32")),
+            ("training: bf16", lambda: train("bf16")),
             ("speed", lambda: check_speed(device, sizes, workdir)),
             ("ddp", lambda: check_ddp(device, text, workdir)),
         ]

@@ -99,6 +99,7 @@ class GpuCheckConfig:
                              "comma-separated",
                              metavar="H,H")
     steps: int = flag(60, "optimizer steps of each short training run (bf16 and fp32)")
+    train_hidden_size: int = flag(256, "units per layer of the short training runs' 2-layer model")
     workdir: str | None = flag(None, "where to keep the runs' files (default: a temporary folder)", metavar="DIR")
 
     def __post_init__(self) -> None:
@@ -110,3 +111,5 @@ class GpuCheckConfig:
             raise UserError(f"--hidden-sizes must be positive integers separated by commas, got {self.hidden_sizes!r}")
         if self.steps < 1:
             raise UserError(f"--steps must be at least 1, got {self.steps}")
+        if self.train_hidden_size < 1:
+            raise UserError(f"--train-hidden-size must be at least 1, got {self.train_hidden_size}")
