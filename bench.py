@@ -33,13 +33,13 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from src.analysis.evaluation import next_char_loss
 from src.cli import run_main
 from src.device import resolve_device
-from src.evaluation import next_char_loss
 from src.model.rnn_model import CELLS, ModelConfig, RNNLanguageModel
+from src.model.sampling import SamplingOptions, draw, next_char_probabilities
 from src.model.stepper import make_stepper
 from src.precision import autocast, native_bf16, resolve_precision
-from src.sampling import SamplingOptions, draw, next_char_probabilities
 
 # impl -> (cell, rnn_impl) of our model: "autograd"/"bptt" for the vanilla cell, "<cell>_autograd"/"<cell>_bptt"
 # for each opt-in variant; torch_rnn is the library reference.

@@ -5,18 +5,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from src.checkpoint import load_checkpoint
+from src.analysis.dynamic_evaluation import dynamic_evaluate
+from src.analysis.ensemble import Ensemble, load_members, split_paths
+from src.analysis.evaluation import evaluate
 from src.cli import add_dataclass_arguments, run_main
-from src.corpus import read_text
+from src.data.corpus import read_text
+from src.data.vocab import CharVocab
 from src.device import resolve_device
-from src.dynamic_evaluation import dynamic_evaluate
-from src.ensemble import Ensemble, load_members, split_paths
 from src.errors import UserError
-from src.evaluation import evaluate
 from src.model.rnn_model import RNNLanguageModel
 from src.precision import checkpoint_precision, emulated_bf16_warning
 from src.script_configs import EvaluateConfig
-from src.vocab import CharVocab
+from src.train.checkpoint import load_checkpoint
 
 
 def main() -> int:

@@ -7,13 +7,13 @@ import sys
 
 import torch
 
-from src.checkpoint import load_checkpoint
 from src.cli import add_dataclass_arguments, run_main
+from src.data.vocab import CharVocab
 from src.device import resolve_device
 from src.model.rnn_model import RNNLanguageModel
-from src.sampling import SamplingOptions, encode_prompt, generate
+from src.model.sampling import SamplingOptions, encode_prompt, generate
 from src.script_configs import GenerateConfig
-from src.vocab import CharVocab
+from src.train.checkpoint import load_checkpoint
 
 
 def main() -> int:

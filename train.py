@@ -6,7 +6,7 @@ import argparse
 
 from src.cli import add_dataclass_arguments, run_main
 from src.config import TrainConfig
-from src.run import fit
+from src.train.run import fit
 
 
 def main() -> int:

@@ -11,15 +11,15 @@ import argparse
 import time
 from pathlib import Path
 
-from src.checkpoint import load_checkpoint
 from src.cli import add_dataclass_arguments, run_main
-from src.corpus import read_text
+from src.data.corpus import read_text
+from src.data.vocab import CharVocab
 from src.errors import UserError
 from src.model.rnn_model import RNNLanguageModel
 from src.script_configs import VisualizeConfig
+from src.train.checkpoint import load_checkpoint
 from src.viewer.data import build_view_data
 from src.viewer.page import render_page
-from src.vocab import CharVocab
 
 
 def main() -> int:

@@ -4,7 +4,7 @@
 
 (from the repository's root, like the other scripts).
 
-The run is train.py's own (`src.training.fit`): the same data and split, windows, batches,
+The run is train.py's own (`src.train.training.fit`): the same data and split, windows, batches,
 optimizer, learning-rate schedule, budget, checkpoints and exact evaluation. Only the recurrence
 is the library's, so every results table can hold the two rows a reader asks for: the plain
 library tanh RNN and a gated model. Every train.py flag works here too (see --help), except
@@ -30,16 +30,16 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from src.checkpoint import load_checkpoint
+from src.analysis.diagnostics import memory_curve, memory_span
 from src.cli import add_dataclass_arguments, run_main
 from src.config import TrainConfig
-from src.corpus import load_corpus
+from src.data.corpus import load_corpus
+from src.data.vocab import CharVocab
 from src.device import resolve_device
-from src.diagnostics import memory_curve, memory_span
 from src.errors import UserError
 from src.model.rnn_model import ModelConfig
-from src.run import fit
-from src.vocab import CharVocab
+from src.train.checkpoint import load_checkpoint
+from src.train.run import fit
 
 
 class LibraryLanguageModel(nn.Module):

@@ -14,8 +14,8 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from src.distributed import exit_process
 from src.errors import UserError
+from src.train.distributed import exit_process
 
 
 def _flag_type(annotation: Any) -> type:

@@ -116,10 +116,10 @@ class TrainConfig:
     grad_clip: float = flag(1.0, "clip the global gradient norm to this value (0 disables)", group="optimisation")
     weight_average: float = flag(0.0, "keep a moving average of the weights with this decay (e.g. 0.999; 0: off) "
                                  "and validate, test, sample and save it as the model, while training continues "
-                                 "from its own weights (src/weight_average.py)", group="optimisation",
+                                 "from its own weights (src/train/weight_average.py)", group="optimisation",
                                  metavar="DECAY")
 
-    # --- regularisation (src/regularisers.py; training loss only) ----------------------------
+    # --- regularisation (src/train/regularisers.py; training loss only) ----------------------------
     ar: float = flag(0.0, "activation regularisation: add ar * mean(h^2) of every layer's states to the "
                      "training loss (pulls tanh units out of saturation)", group="regularisation")
     tar: float = flag(0.0, "temporal activation regularisation: add tar * mean((h_t - h_{t-1})^2)",
@@ -127,7 +127,7 @@ class TrainConfig:
     norm_stabiliser: float = flag(0.0, "norm-stabiliser: add this * mean((||h_t|| - ||h_{t-1}||)^2)",
                                   group="regularisation")
 
-    # --- distillation (src/distillation.py) ---------------------------------------------------
+    # --- distillation (src/train/distillation.py) ---------------------------------------------------
     teachers: str | None = flag(None, "comma-separated checkpoints trained on the same training text: the run also "
                                 "learns their averaged next-character distribution (windows mode only)",
                                 group="distillation", metavar="PATH[,PATH...]")
@@ -148,7 +148,7 @@ class TrainConfig:
     log_interval: int = flag(50, "write the training loss to metrics.jsonl every this many steps", group="run")
     sample_length: int = flag(300, "characters to sample after every epoch (0 disables)", group="run")
 
-    # --- diagnostics (src/diagnostics.py) -------------------------------------------------
+    # --- diagnostics (src/analysis/diagnostics.py) -------------------------------------------------
     diagnostics_every: int = flag(0, "measure gradient flow through time, saturation, W_hh's spectrum and "
                                   "effective memory every N optimizer steps; 0: at the end of every epoch",
                                   group="diagnostics", metavar="N")

@@ -30,10 +30,10 @@ from pathlib import Path
 import torch
 
 from src.config import TrainConfig
+from src.data.practice_text import write_practice_text
 from src.model.rnn_model import CELLS, ModelConfig, RNNLanguageModel
-from src.practice_text import write_practice_text
-from src.run import fit
 from src.script_configs import GpuCheckConfig
+from src.train.run import fit
 
 ROOT = Path(__file__).resolve().parents[1]
 GRADIENT_TOLERANCE = 2e-4  # float32 against float64 over a few dozen steps of a small model

@@ -11,7 +11,7 @@ import torch
 
 from src.model.rnn_model import RNNLanguageModel
 from src.model.stepper import ForwardStepper, make_stepper
-from src.run import fit
+from src.train.run import fit
 from tests.tiny_run import last_checkpoint, tiny_config
 
 

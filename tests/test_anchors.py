@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from bench.anchors import LibraryLanguageModel, LibraryLSTMModel, refuse_flags_of_our_recurrence
+from src.analysis.evaluation import evaluate
 from src.config import TrainConfig
 from src.errors import UserError
-from src.evaluation import evaluate
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from tests.scripts import assert_one_line_error
 from tests.textgen import make_corpus

@@ -9,7 +9,7 @@ of over a thousand terms per batch: if it ran in bfloat16 it would lose several 
 import pytest
 import torch
 
-from src.evaluation import next_char_loss
+from src.analysis.evaluation import next_char_loss
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
 
 VOCAB, HIDDEN, BATCH, STEPS = 60, 128, 64, 128

@@ -2,7 +2,7 @@
 
 import pytest
 
-from src.budget import Budget
+from src.train.budget import Budget
 from tests.clocks import FakeClock
 
 

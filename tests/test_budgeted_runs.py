@@ -6,10 +6,10 @@ import functools
 
 import pytest
 
-import src.training
-from src.budget import Budget
-from src.run import fit
-from src.schedule import FINAL_FRACTION
+import src.train.training
+from src.train.budget import Budget
+from src.train.run import fit
+from src.train.schedule import FINAL_FRACTION
 from tests.tiny_run import last_checkpoint, tiny_config
 
 
@@ -36,7 +36,7 @@ def test_a_step_budget_ends_annealed(tmp_path):
 
 
 def test_a_time_budget_ends_annealed(tmp_path, monkeypatch):
-    monkeypatch.setattr(src.training, "Budget", functools.partial(Budget, clock=TickingClock()))
+    monkeypatch.setattr(src.train.training, "Budget", functools.partial(Budget, clock=TickingClock()))
     config = tiny_config(tmp_path, epochs=5, max_minutes=1.0, no_diagnostics=True, sample_length=0)
     assert fit(config, given={}) == 0
     steps = last_checkpoint(config)["progress"]["step"]

@@ -5,9 +5,9 @@ import hashlib
 import pytest
 import torch
 
-import src.checkpoint
-from src.checkpoint import load_checkpoint, load_checkpoint_with_digest, save_checkpoint
+import src.train.checkpoint
 from src.errors import UserError
+from src.train.checkpoint import load_checkpoint, load_checkpoint_with_digest, save_checkpoint
 
 
 def minimal_state() -> dict:
@@ -84,7 +84,7 @@ def test_the_digest_is_of_the_bytes_loaded_even_if_the_file_is_replaced_meanwhil
         save_checkpoint(replacement, tmp_path / "c.pt")  # another model at the same path, after the load
         return state
 
-    monkeypatch.setattr(src.checkpoint.torch, "load", load_then_replace)
+    monkeypatch.setattr(src.train.checkpoint.torch, "load", load_then_replace)
     state, digest = load_checkpoint_with_digest(tmp_path / "c.pt")
     assert torch.equal(state["model"]["w"], minimal_state()["model"]["w"])
     assert digest == original

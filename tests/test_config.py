@@ -8,8 +8,8 @@ import pytest
 from src.cli import add_dataclass_arguments
 from src.config import TrainConfig
 from src.errors import UserError
-from src.run_state import merge_for_resume
 from src.script_configs import EvaluateConfig, GenerateConfig
+from src.train.run_state import merge_for_resume
 
 
 @pytest.mark.parametrize("cls", [TrainConfig, GenerateConfig, EvaluateConfig])

@@ -3,7 +3,7 @@
 import datasets
 import pytest
 
-from src.corpus import load_text_file, load_wikitext2, rows_to_raw_text, split_text
+from src.data.corpus import load_text_file, load_wikitext2, rows_to_raw_text, split_text
 from src.errors import UserError
 
 # A miniature in the official wiki.*.raw format: every line ends in "\n", the first line and every

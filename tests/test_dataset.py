@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from src.dataset import StreamDataset, WindowDataset
+from src.data.dataset import StreamDataset, WindowDataset
 from src.errors import UserError
 
 

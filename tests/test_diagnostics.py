@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from src.diagnostics import (
+from src.analysis.diagnostics import (
     DiagnosticsRecord,
     context_lengths,
     effective_memory,
@@ -15,7 +15,7 @@ from src.diagnostics import (
     recurrent_spectrum,
     saturation_and_histogram,
 )
-from src.evaluation import next_char_loss
+from src.analysis.evaluation import next_char_loss
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
 
 CPU = torch.device("cpu")

@@ -8,15 +8,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import src.distillation
+import src.train.distillation
 from src.config import TrainConfig
-from src.dataset import WindowDataset
-from src.distillation import DistillationWindows, distillation_objective, teacher_table
-from src.distributed import World
+from src.data.dataset import WindowDataset
+from src.data.id_cache import file_sha256
 from src.errors import UserError
-from src.id_cache import file_sha256
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
-from src.run import EXIT_INTERRUPTED, fit
+from src.train.distillation import DistillationWindows, distillation_objective, teacher_table
+from src.train.distributed import World
+from src.train.run import EXIT_INTERRUPTED, fit
 from tests.tiny_run import interrupt_during, last_checkpoint, resume_given, tiny_config
 
 CPU = torch.device("cpu")
@@ -52,7 +52,7 @@ def test_each_stream_is_read_from_its_start_and_the_remainder_continues_the_last
 def test_the_ranks_shares_of_the_table_add_up_to_one_process_table(monkeypatch):
     ids = torch.randint(0, 9, (302,))  # 301 predictions: 5 streams of 60, the last one continued
     single = teacher_table(teacher(), ids, streams=5, seq_len=8, vocab_size=9, device=CPU, precision="fp32")
-    monkeypatch.setattr(src.distillation, "sum_tensor_over_ranks", lambda world, table, device: table)  # no sum
+    monkeypatch.setattr(src.train.distillation, "sum_tensor_over_ranks", lambda world, table, device: table)  # no sum
     shares = [teacher_table(teacher(), ids, streams=5, seq_len=8, vocab_size=9, device=CPU, precision="fp32",
                             world=World(rank, 3)) for rank in range(3)]
     filled = [share.float().sum(dim=-1) > 0 for share in shares]

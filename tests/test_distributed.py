@@ -10,17 +10,17 @@ import sys
 import pytest
 import torch
 
-import src.evaluation
-from src.checkpoint import load_checkpoint
+import src.analysis.evaluation
+from src.analysis.evaluation import evaluate
 from src.config import TrainConfig
-from src.corpus import split_text
-from src.dataset import StreamDataset, WindowDataset
-from src.distributed import World
+from src.data.corpus import split_text
+from src.data.dataset import StreamDataset, WindowDataset
+from src.data.vocab import CharVocab
 from src.errors import UserError
-from src.evaluation import evaluate
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
-from src.run import share_global_batch
-from src.vocab import CharVocab
+from src.train.checkpoint import load_checkpoint
+from src.train.distributed import World
+from src.train.run import share_global_batch
 from tests.scripts import ROOT, TINY_MODEL, run
 from tests.textgen import make_corpus
 
@@ -59,7 +59,8 @@ def test_every_character_is_scored_once_across_ranks(monkeypatch):
     model = RNNLanguageModel(ModelConfig(vocab_size=7, embedding_dim=4, hidden_size=8)).double()
     ids = torch.randint(0, 7, (503,))
     single = evaluate(model, ids, batch_size=5, seq_len=16, device=torch.device("cpu"))
-    monkeypatch.setattr(src.evaluation, "sum_over_ranks", lambda world, values, device: values)  # each rank's own sum
+    # each rank's own sum
+    monkeypatch.setattr(src.analysis.evaluation, "sum_over_ranks", lambda world, values, device: values)
     shares = [evaluate(model, ids, 5, 16, torch.device("cpu"), world=World(r, 3)) for r in range(3)]
     assert sum(share.loss for share in shares) == pytest.approx(single.loss, rel=1e-12)
 

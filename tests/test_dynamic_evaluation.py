@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from src.dynamic_evaluation import SGDAdapter, dynamic_evaluate
-from src.evaluation import evaluate
+from src.analysis.dynamic_evaluation import SGDAdapter, dynamic_evaluate
+from src.analysis.evaluation import evaluate
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
 
 CPU = torch.device("cpu")

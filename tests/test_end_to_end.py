@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from src.checkpoint import load_checkpoint, save_checkpoint
-from src.corpus import split_text
+from src.data.corpus import split_text
 from src.precision import resolve_precision
+from src.train.checkpoint import load_checkpoint, save_checkpoint
 from tests.scripts import ROOT, TINY_MODEL, assert_one_line_error, run
 from tests.textgen import make_corpus
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from src.checkpoint import save_checkpoint
-from src.ensemble import Ensemble, load_members, split_paths
+from src.analysis.ensemble import Ensemble, load_members, split_paths
+from src.analysis.evaluation import evaluate
 from src.errors import UserError
-from src.evaluation import evaluate
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
+from src.train.checkpoint import save_checkpoint
 
 CPU = torch.device("cpu")
 

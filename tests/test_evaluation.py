@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from src.evaluation import Evaluation, evaluate
+from src.analysis.evaluation import Evaluation, evaluate
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
 
 CPU = torch.device("cpu")

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-import src.id_cache
+import src.data.id_cache
 from src.config import TrainConfig
-from src.corpus import load_text_file, wikitext_folder
-from src.corpus_ids import load_corpus_ids
-from src.id_cache import cache_paths, cached_ids, characters_in, count_characters, id_dtype
-from src.vocab import CharVocab
+from src.data.corpus import load_text_file, wikitext_folder
+from src.data.corpus_ids import load_corpus_ids
+from src.data.id_cache import cache_paths, cached_ids, characters_in, count_characters, id_dtype
+from src.data.vocab import CharVocab
 
 TEXT = "Hello, world!\r\nÉtoile 42 — ünïcode ✓\n" * 50
 
@@ -22,7 +22,7 @@ TEXT = "Hello, world!\r\nÉtoile 42 — ünïcode ✓\n" * 50
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Chunks of 7 characters, so every test crosses many chunk boundaries."""
-    monkeypatch.setattr(src.id_cache, "CHUNK_CHARS", 7)
+    monkeypatch.setattr(src.data.id_cache, "CHUNK_CHARS", 7)
 
 
 def test_the_ids_equal_the_vocabularys_encoding_of_the_whole_text(tmp_path, small_chunks):
@@ -50,7 +50,7 @@ def test_a_second_load_uses_the_cache_without_encoding_again(tmp_path, monkeypat
     path = tmp_path / "t.txt"
     path.write_text(TEXT, encoding="utf-8")
     cached_ids(path, ["a"])
-    monkeypatch.setattr(src.id_cache, "encode_file", lambda *args: pytest.fail("encoded again"))
+    monkeypatch.setattr(src.data.id_cache, "encode_file", lambda *args: pytest.fail("encoded again"))
     assert len(cached_ids(path, ["a"])) == len(path.read_text(encoding="utf-8"))
 
 
@@ -85,7 +85,7 @@ def test_a_read_only_folder_puts_the_cache_in_the_users_cache(tmp_path, monkeypa
     folder.mkdir()
     (folder / "t.txt").write_text("abc", encoding="utf-8")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(src.id_cache.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(src.data.id_cache.os, "access", lambda path, mode: False)
     ids_path, _ = cache_paths(folder / "t.txt")
     assert ids_path.parent == tmp_path / "cache" / "rnn-from-scratch"
 
@@ -96,7 +96,7 @@ def test_a_folder_nobody_may_write_to_is_left_alone_even_by_root(tmp_path, monke
     (folder / "t.txt").write_text("abc", encoding="utf-8")
     folder.chmod(0o555)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(src.id_cache.os, "access", lambda path, mode: True)  # what root is told
+    monkeypatch.setattr(src.data.id_cache.os, "access", lambda path, mode: True)  # what root is told
     ids_path, _ = cache_paths(folder / "t.txt")
     folder.chmod(0o755)
     assert ids_path.parent == tmp_path / "cache" / "rnn-from-scratch"
@@ -107,20 +107,20 @@ def test_two_runs_building_the_same_cache_at_once_both_get_the_right_ids(tmp_pat
     path.write_bytes(TEXT.encode("utf-8"))
     text = path.read_text(encoding="utf-8")
     chars = sorted(set(text))
-    real_chunks, real_getpid = src.id_cache.text_chunks, os.getpid
+    real_chunks, real_getpid = src.data.id_cache.text_chunks, os.getpid
     rival = []
 
     def chunks_with_a_rival_build_midway(source):
         """The first chunk, then another process builds and installs the whole cache, then the rest."""
         chunks = real_chunks(source)
         yield next(chunks)
-        monkeypatch.setattr(src.id_cache, "text_chunks", real_chunks)
-        monkeypatch.setattr(src.id_cache.os, "getpid", lambda: real_getpid() + 1)
+        monkeypatch.setattr(src.data.id_cache, "text_chunks", real_chunks)
+        monkeypatch.setattr(src.data.id_cache.os, "getpid", lambda: real_getpid() + 1)
         rival.append(np.array(cached_ids(path, chars)))
-        monkeypatch.setattr(src.id_cache.os, "getpid", real_getpid)
+        monkeypatch.setattr(src.data.id_cache.os, "getpid", real_getpid)
         yield from chunks
 
-    monkeypatch.setattr(src.id_cache, "text_chunks", chunks_with_a_rival_build_midway)
+    monkeypatch.setattr(src.data.id_cache, "text_chunks", chunks_with_a_rival_build_midway)
     ids = cached_ids(path, chars)
     expected = CharVocab(chars).encode(text).numpy()
     assert np.array_equal(rival[0], expected) and np.array_equal(np.asarray(ids), expected)

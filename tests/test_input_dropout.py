@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
-from src.run import fit
+from src.train.run import fit
 from tests.tiny_run import last_checkpoint, tiny_config
 
 

@@ -11,13 +11,13 @@ import sys
 import pytest
 import torch
 
-from src.autosave import Autosave
 from src.config import TrainConfig
 from src.errors import UserError
-from src.metrics_log import MetricsLog
-from src.run import fit
-from src.run_state import merge_for_resume
-from src.schedule import FINAL_FRACTION, LRSchedule
+from src.train.autosave import Autosave
+from src.train.metrics_log import MetricsLog
+from src.train.run import fit
+from src.train.run_state import merge_for_resume
+from src.train.schedule import FINAL_FRACTION, LRSchedule
 from tests.clocks import FakeClock
 from tests.scripts import ROOT, TINY_MODEL, assert_one_line_error, run
 from tests.textgen import make_corpus

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from src.checkpoint import load_checkpoint, save_checkpoint
 from src.model.bptt import tanh_recurrence
 from src.model.orthogonal import SkewExponential
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
-from src.run import fit
+from src.train.checkpoint import load_checkpoint, save_checkpoint
+from src.train.run import fit
 from tests.tiny_run import last_checkpoint, tiny_config
 
 CONFIG = dict(vocab_size=9, embedding_dim=4, hidden_size=6, num_layers=2, recurrent_weight="orthogonal")

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
-from src.regularisers import StatePenalties
-from src.run import fit
+from src.train.regularisers import StatePenalties
+from src.train.run import fit
 from tests.tiny_run import last_checkpoint, tiny_config
 
 # One layer, batch 1, three steps, two units: easy to work out by hand.

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from src.config import TrainConfig
-from src.corpus_ids import load_corpus_ids
-from src.dataset import StreamDataset, WindowDataset
+from src.data.corpus_ids import load_corpus_ids
+from src.data.dataset import StreamDataset, WindowDataset
 from src.errors import UserError
-from src.run_data import load_run_data
+from src.train.run_data import load_run_data
 from tests.textgen import make_corpus
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
-import src.training
+import src.train.training
 from src.config import TrainConfig
 from src.errors import UserError
-from src.interrupt import GracefulInterrupt
-from src.run import EXIT_INTERRUPTED, fit
-from src.training import Trainer
+from src.train.interrupt import GracefulInterrupt
+from src.train.run import EXIT_INTERRUPTED, fit
+from src.train.training import Trainer
 from tests.no_float64_device import NoFloat64Device
 from tests.tiny_run import interrupt_during, last_checkpoint, tiny_config
 
@@ -38,7 +38,7 @@ def test_the_epoch_is_checkpointed_before_a_failing_optional_phase(tmp_path, mon
     def broken_diagnostics(*args, **kwargs):
         raise RuntimeError("diagnostics failed")
 
-    monkeypatch.setattr(src.training, "measure", broken_diagnostics)
+    monkeypatch.setattr(src.train.training, "measure", broken_diagnostics)
     config = tiny_config(tmp_path)
     with pytest.raises(RuntimeError, match="diagnostics failed"):
         fit(config, given={})
@@ -89,6 +89,6 @@ def test_a_run_whose_gradient_norm_overflows_stops_with_a_one_line_error(tmp_pat
 
 
 def test_a_run_whose_loss_is_not_finite_stops_with_a_one_line_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(src.training, "next_char_loss", lambda logits, targets: logits.sum() * math.nan)
+    monkeypatch.setattr(src.train.training, "next_char_loss", lambda logits, targets: logits.sum() * math.nan)
     with pytest.raises(UserError, match="the training loss became nan at step 1; lower --lr or --grad-clip"):
         fit(tiny_config(tmp_path), given={})

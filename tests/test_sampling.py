@@ -3,16 +3,16 @@
 import pytest
 import torch
 
+from src.data.vocab import UNK_ID, CharVocab
 from src.errors import UserError
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
-from src.sampling import (
+from src.model.sampling import (
     SamplingOptions,
     draw,
     encode_prompt,
     generate,
     next_char_probabilities,
 )
-from src.vocab import UNK_ID, CharVocab
 
 LOGITS = torch.tensor([5.0, 1.0, 4.0, 3.0, 2.0])  # id 0 is the unknown symbol
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
-from src.schedule import FINAL_FRACTION, LRSchedule, lr_multiplier
+from src.train.schedule import FINAL_FRACTION, LRSchedule, lr_multiplier
 
 
 def test_warmup_rises_linearly_to_the_peak():

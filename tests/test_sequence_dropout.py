@@ -7,7 +7,7 @@ import torch
 
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from src.model.sequence_dropout import SequenceDropout
-from src.run import fit
+from src.train.run import fit
 from tests.tiny_run import last_checkpoint, tiny_config
 
 

@@ -10,7 +10,7 @@ these tests pass trivially.
 import pytest
 import torch
 
-from src.evaluation import next_char_loss
+from src.analysis.evaluation import next_char_loss
 from src.model.rnn_model import CELLS, ModelConfig, RNNLanguageModel
 
 VOCAB, EMBEDDING, STEPS = 30, 16, 12

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 
 from src.config import TrainConfig
-from src.corpus import load_corpus
-from src.corpus_ids import load_corpus_ids
-from src.run import fit
+from src.data.corpus import load_corpus
+from src.data.corpus_ids import load_corpus_ids
+from src.train.run import fit
 from tests.scripts import TINY_MODEL, assert_one_line_error, run
 from tests.textgen import make_corpus
 from tests.tiny_run import last_checkpoint, tiny_config

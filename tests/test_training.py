@@ -3,10 +3,10 @@
 import torch
 
 from src.config import TrainConfig
-from src.corpus import load_corpus
+from src.data.corpus import load_corpus
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
-from src.optimizer import build_optimizer
-from src.run_state import rng_state, set_rng_state
+from src.train.optimizer import build_optimizer
+from src.train.run_state import rng_state, set_rng_state
 
 
 def test_weight_decay_shrinks_matrices_but_not_biases():

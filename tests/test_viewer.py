@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from src.data.vocab import CharVocab
 from src.viewer.data import build_view_data, run_model
 from src.viewer.features import average_ranks, bracket_depth, inside_quotes, rank_units, run_length
 from src.viewer.page import render_page
-from src.vocab import CharVocab
 from tests.scripts import assert_one_line_error, run
 from tests.viewer_page import feature_text, page_data, save_model
 

@@ -12,9 +12,9 @@ import shutil
 import pytest
 from PIL import Image
 
+from src.data.vocab import CharVocab
 from src.viewer.data import build_view_data
 from src.viewer.page import render_page
-from src.vocab import CharVocab
 from tests.viewer_page import feature_text, page_data, save_model
 
 webdriver = pytest.importorskip("selenium.webdriver")

@@ -2,7 +2,7 @@
 
 import torch
 
-from src.vocab import UNK_DISPLAY, UNK_ID, CharVocab
+from src.data.vocab import UNK_DISPLAY, UNK_ID, CharVocab
 
 
 def test_round_trip_restores_the_text_exactly_including_non_ascii():

@@ -12,8 +12,8 @@ import torch
 from src.config import TrainConfig
 from src.errors import UserError
 from src.model.rnn_model import RNNLanguageModel
-from src.run import EXIT_INTERRUPTED, fit
-from src.weight_average import WeightAverage
+from src.train.run import EXIT_INTERRUPTED, fit
+from src.train.weight_average import WeightAverage
 from tests.tiny_run import interrupt_during, last_checkpoint, resume_given, tiny_config
 
 

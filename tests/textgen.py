@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from src.practice_text import write_practice_text
+from src.data.practice_text import write_practice_text
 
 WORDS = tuple("the cat sat on a mat and saw red fox run over lazy dogs while birds sang".split())
 

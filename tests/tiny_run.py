@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-import src.run_report
-import src.training
+import src.train.run_report
+import src.train.training
 from src.config import TrainConfig
 from tests.textgen import make_corpus
 
@@ -36,9 +36,10 @@ def resume_given(config: TrainConfig, **flags) -> dict:
 
 
 def interrupt_during(monkeypatch: pytest.MonkeyPatch, name: str, call: int = 1) -> None:
-    """Make the `call`-th call of `name` by the run (src.training or src.run_report) arrive with a Ctrl-C pending."""
+    """Make the `call`-th call of `name` by the run (src.train.training or src.train.run_report) arrive with a
+    Ctrl-C pending."""
     calls = []
-    for module in (src.training, src.run_report):
+    for module in (src.train.training, src.train.run_report):
         if not hasattr(module, name):
             continue
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import torch
 
-from src.checkpoint import save_checkpoint
+from src.data.vocab import CharVocab
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
-from src.vocab import CharVocab
+from src.train.checkpoint import save_checkpoint
 
 SENTENCES = ['She said "come (here) now" twice.\n', "Line 42 [of {the} play] ends.\n",
              'He wrote "3 (or 4) words" again.\n', "No quotes here at all.\n"]

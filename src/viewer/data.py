@@ -27,9 +27,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from src.data.vocab import UNK_DISPLAY, UNK_ID, CharVocab
 from src.model.rnn_model import RNNLanguageModel
 from src.viewer.features import Ranking, rank_units
-from src.vocab import UNK_DISPLAY, UNK_ID, CharVocab
 
 TOP_K = 5
 SATURATED = 0.99  # |h| above this counts as saturated, as in the diagnostics

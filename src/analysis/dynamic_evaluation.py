@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from src.evaluation import Evaluation, evaluate
+from src.analysis.evaluation import Evaluation, evaluate
 
 
 class SGDAdapter:

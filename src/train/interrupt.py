@@ -22,7 +22,7 @@ class GracefulInterrupt:
     """
 
     def __init__(self, any_rank: Callable[[bool], bool] = bool) -> None:
-        """`any_rank(flag)` says whether any process of the run has the flag (src/distributed.py); with
+        """`any_rank(flag)` says whether any process of the run has the flag (src/train/distributed.py); with
         several ranks a stop must happen at the same boundary everywhere.
         """
         self.requested = False

@@ -16,7 +16,7 @@ and the ids file against its hash; anything stale (the text or the vocabulary ch
 goes to ~/.cache/rnn-from-scratch (or $XDG_CACHE_HOME) instead.
 
 The vocabulary is the characters of the training text, found by the same kind of streaming pass
-(`characters_in`); any other character becomes the unknown id 0, as in `src/vocab.py`. Newlines
+(`characters_in`); any other character becomes the unknown id 0, as in `src/data/vocab.py`. Newlines
 are read as Python reads text files (\\r\\n becomes \\n), so ids match `read_text`.
 """
 
@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from src.corpus import partial_path, reading
+from src.data.corpus import partial_path, reading
+from src.data.vocab import UNK_ID
 from src.errors import UserError
-from src.vocab import UNK_ID
 
 CHUNK_CHARS = 1 << 20  # 1M characters per read: memory stays bounded (and unfragmented) for any file size
 FORMAT = "rnn-from-scratch-ids/1"

@@ -16,11 +16,11 @@ import torch
 from torch import Tensor
 
 from src.config import TrainConfig
-from src.distributed import World, gather, rank_seed
 from src.errors import UserError
+from src.train.distributed import World, gather, rank_seed
 
 if TYPE_CHECKING:  # only for the annotations: training imports this module
-    from src.training import Trainer
+    from src.train.training import Trainer
 
 
 @dataclass
@@ -148,7 +148,7 @@ def merge_for_resume(saved: dict[str, Any], given: dict[str, Any]) -> TrainConfi
     # A flag newer than the checkpoint takes its default, which is how the run was trained.
     base = {name: saved.get(name, getattr(defaults, name)) for name in known}
     if "epochs" in given and given["epochs"] > base["epochs"]:
-        base["epochs"] = given["epochs"]  # extending the run: the LR schedule is re-planned (src/schedule.py)
+        base["epochs"] = given["epochs"]  # extending the run: the LR schedule is re-planned (src/train/schedule.py)
     for name, value in given.items():
         if name not in RUN_CONTROL_FIELDS and base.get(name) != value:
             flag = "--" + name.replace("_", "-")

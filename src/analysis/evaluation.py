@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from src.distributed import World, sum_over_ranks
 from src.precision import autocast
+from src.train.distributed import World, sum_over_ranks
 
 
 @dataclass
@@ -87,7 +87,7 @@ def read_in_streams(model: nn.Module, ids: Tensor, batch_size: int, seq_len: int
 def _read_window(model: nn.Module, inputs: Tensor, targets: Tensor, first: Tensor, hidden: Tensor | None,
                  device: torch.device, precision: str, visit: Callable[[Tensor, Tensor, Tensor], None]) -> Tensor:
     """One window: the forward pass, `visit`, and the state to carry on."""
-    # The split may be compact ids (src/id_cache.py): int64 only per window.
+    # The split may be compact ids (src/data/id_cache.py): int64 only per window.
     inputs, targets = inputs.long().to(device), targets.long().to(device)
     with autocast(device, precision):
         logits, hidden = model(inputs, hidden)

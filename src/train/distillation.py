@@ -1,7 +1,7 @@
 """Distillation: train against trained teachers' next-character distribution as well as the text.
 
 Teachers (one or more checkpoints trained on the same training text) are averaged into one
-distribution (src/ensemble.py), read once over the whole training split with the state carried,
+distribution (src/analysis/ensemble.py), read once over the whole training split with the state carried,
 as in evaluation, and kept as a table aligned with the text:
 
     P[i] = p_teachers(c_{i+1} | c_<=i)          (N - 1, V), float16: for a 1M-character text and
@@ -33,13 +33,13 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor, nn
 
-from src.checkpoint import load_checkpoint_with_digest
-from src.dataset import WindowDataset
-from src.distributed import World, sum_tensor_over_ranks
-from src.ensemble import Ensemble, members_from
+from src.analysis.ensemble import Ensemble, members_from
+from src.analysis.evaluation import read_in_streams
+from src.data.dataset import WindowDataset
+from src.data.vocab import CharVocab
 from src.errors import UserError
-from src.evaluation import read_in_streams
-from src.vocab import CharVocab
+from src.train.checkpoint import load_checkpoint_with_digest
+from src.train.distributed import World, sum_tensor_over_ranks
 
 TABLE_LIMIT_BYTES = 4 << 30  # the table lives in memory: beyond this, distil from a shorter text
 

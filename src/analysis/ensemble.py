@@ -17,9 +17,9 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from src.checkpoint import load_checkpoint
 from src.errors import UserError
 from src.model.rnn_model import RNNLanguageModel
+from src.train.checkpoint import load_checkpoint
 
 
 class Ensemble(nn.Module):

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from src.evaluation import next_char_loss
+from src.analysis.evaluation import next_char_loss
 from src.model.rnn_model import RNNLanguageModel
 from src.precision import autocast
 

@@ -1,8 +1,9 @@
-"""The Trainer: data -> model -> Adam steps -> validation, checkpoints, plot, samples (the test: src/run_report.py).
+"""The Trainer: data -> model -> Adam steps -> validation, checkpoints, plot, samples.
 
-`fit` (src/run.py) drives a Trainer through its epochs. The pieces the Trainer wires together each
+`fit` (src/train/run.py) drives a Trainer through its epochs. The pieces the Trainer wires together each
 live in their own module (the data, the budget, the optimizer, the run's progress and RNG states,
-evaluation, diagnostics...); this one owns the order of events.
+evaluation, diagnostics...); this one owns the order of events. The final test is
+src/train/run_report.py's.
 """
 
 from __future__ import annotations
@@ -19,28 +20,28 @@ from torch import Tensor
 from torch.optim.lr_scheduler import LambdaLR
 from tqdm import tqdm
 
-from src.autosave import Autosave
-from src.budget import Budget
-from src.checkpoint import save_checkpoint
+from src.analysis.diagnostics import measure
+from src.analysis.evaluation import Evaluation, evaluate, next_char_loss
+from src.analysis.plotting import plot_diagnostics, plot_loss_curve
 from src.config import TrainConfig
 from src.device import resolve_device
-from src.diagnostics import measure
-from src.distillation import distillation_objective
-from src.distributed import ForwardWithStates, World, any_rank, join, rank_seed, sum_over_ranks, wrap
 from src.errors import UserError
-from src.evaluation import Evaluation, evaluate, next_char_loss
-from src.interrupt import GracefulInterrupt
-from src.metrics_log import MetricsLog
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
-from src.optimizer import build_optimizer
-from src.plotting import plot_diagnostics, plot_loss_curve
+from src.model.sampling import SamplingOptions, encode_prompt, generate
 from src.precision import autocast, resolve_precision
-from src.regularisers import StatePenalties
-from src.run_data import load_run_data
-from src.run_state import Progress, restore_trainer, trainer_state
-from src.sampling import SamplingOptions, encode_prompt, generate
-from src.schedule import LRSchedule
-from src.weight_average import WeightAverage
+from src.train.autosave import Autosave
+from src.train.budget import Budget
+from src.train.checkpoint import save_checkpoint
+from src.train.distillation import distillation_objective
+from src.train.distributed import ForwardWithStates, World, any_rank, join, rank_seed, sum_over_ranks, wrap
+from src.train.interrupt import GracefulInterrupt
+from src.train.metrics_log import MetricsLog
+from src.train.optimizer import build_optimizer
+from src.train.regularisers import StatePenalties
+from src.train.run_data import load_run_data
+from src.train.run_state import Progress, restore_trainer, trainer_state
+from src.train.schedule import LRSchedule
+from src.train.weight_average import WeightAverage
 
 SAMPLE_PROMPT = "The "
 
@@ -52,7 +53,7 @@ class Trainer:
                  model_class: type[torch.nn.Module] = RNNLanguageModel, world: World = World()) -> None:
         """`model_class` is ours; `bench/anchors.py` passes library RNNs with the same interface.
 
-        `world`: this process's place in a torchrun launch (src/distributed.py); one process by default.
+        `world`: this process's place in a torchrun launch (src/train/distributed.py); one process by default.
         """
         self.world = world
         self.device = join(world, resolve_device(config.device))
@@ -145,7 +146,7 @@ class Trainer:
         return loss.item(), float(grad_norm)
 
     def plan_schedule(self) -> None:
-        """End the LR schedule where this invocation's budget will end training (see src/budget.py)."""
+        """End the LR schedule where this invocation's budget will end training (see src/train/budget.py)."""
         self.lr_schedule.total_steps = self.budget.horizon(self.progress.step, self.natural_end)
 
     def agree_after_step(self, loss: float, stop: GracefulInterrupt) -> tuple[float, bool, bool]:

@@ -1,6 +1,6 @@
 """From a long tensor of character ids to training batches (sliding windows).
 
-The ids may be compact (uint8 or uint16, viewing a memory map: src/id_cache.py); each batch is
+The ids may be compact (uint8 or uint16, viewing a memory map: src/data/id_cache.py); each batch is
 converted to int64 as it is made, so only batches ever exist as int64.
 
 A window is `seq_len + 1` consecutive ids: the model reads the first `seq_len` and is trained to
@@ -18,8 +18,8 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
+from src.data.id_cache import release_pages
 from src.errors import UserError
-from src.id_cache import release_pages
 
 
 class WindowDataset:
@@ -71,7 +71,7 @@ class WindowDataset:
     def windows_at(self, starts: Tensor) -> tuple[Tensor, Tensor]:
         """The windows starting at `starts` (B,) as (inputs (B, T), targets (B, T)) int64."""
         window = self.ids[starts.unsqueeze(1) + self.offsets].long()
-        release_pages()  # a memory-mapped text's resident pages stay those of one batch (src/id_cache.py)
+        release_pages()  # a memory-mapped text's resident pages stay those of one batch (src/data/id_cache.py)
         return window[:, :-1], window[:, 1:]
 
     def batch_starts(self, batch_size: int, epoch_seed: int, start_batch: int = 0, rank: int = 0,

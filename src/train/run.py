@@ -1,7 +1,7 @@
 """`fit`: everything `python train.py` does, in one process or as one rank of a torchrun launch.
 
 It loads the checkpoint to resume (if any), joins the ranks, and runs the epochs and the final
-test around the `Trainer` (src/training.py), turning Ctrl-C into a saved checkpoint and exit code
+test around the `Trainer` (src/train/training.py), turning Ctrl-C into a saved checkpoint and exit code
 130 and a finished run into a one-line error.
 """
 
@@ -14,15 +14,15 @@ from typing import Any
 
 import torch
 
-from src.checkpoint import load_checkpoint
 from src.config import TrainConfig
-from src.distributed import World, any_rank, leave, world_from_env
 from src.errors import UserError
-from src.interrupt import GracefulInterrupt, StopRequested
 from src.model.rnn_model import RNNLanguageModel
-from src.run_report import describe, test_best
-from src.run_state import merge_for_resume
-from src.training import Trainer
+from src.train.checkpoint import load_checkpoint
+from src.train.distributed import World, any_rank, leave, world_from_env
+from src.train.interrupt import GracefulInterrupt, StopRequested
+from src.train.run_report import describe, test_best
+from src.train.run_state import merge_for_resume
+from src.train.training import Trainer
 
 EXIT_INTERRUPTED = 130  # the shell's convention for "stopped by SIGINT"
 

@@ -1,6 +1,6 @@
 """The training run's data as ids: the three splits, memory-mapped through the id cache.
 
-    --data-file F       F encoded once (src/id_cache.py); train / valid / test are contiguous
+    --data-file F       F encoded once (src/data/id_cache.py); train / valid / test are contiguous
                         slices of its ids, at the same character counts as `split_text`
     --dataset D         the three WikiText files, each encoded once
     --test-file T       T encoded as the test split
@@ -10,7 +10,7 @@ wiki.train.raw), unless a resumed run brings its own. `--train-fraction f` then 
 first f of the training ids: validation, test and the vocabulary are unchanged, so the points of a
 learning curve differ in nothing but the text they train on. Every split is a 1-D uint8 (or uint16)
 tensor viewing the memory map: nothing is read into memory until a batch needs it, and batches
-are converted to int64 one at a time (src/dataset.py, src/evaluation.py).
+are converted to int64 one at a time (src/data/dataset.py, src/analysis/evaluation.py).
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ import torch
 from torch import Tensor
 
 from src.config import TrainConfig
-from src.corpus import WIKITEXT_DATASETS, WIKITEXT_FILES, training_prefix, wikitext_folder
+from src.data.corpus import WIKITEXT_DATASETS, WIKITEXT_FILES, training_prefix, wikitext_folder
+from src.data.id_cache import cached_ids, text_length, training_characters
 from src.errors import UserError
-from src.id_cache import cached_ids, text_length, training_characters
 
 
 @dataclass

@@ -6,13 +6,13 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
-from src.checkpoint import load_checkpoint
-from src.distributed import barrier
-from src.evaluation import Evaluation, evaluate
+from src.analysis.evaluation import Evaluation, evaluate
 from src.precision import emulated_bf16_warning
+from src.train.checkpoint import load_checkpoint
+from src.train.distributed import barrier
 
 if TYPE_CHECKING:  # only for the annotations: training imports this module
-    from src.training import Trainer
+    from src.train.training import Trainer
 
 
 def describe(trainer: Trainer) -> None:
@@ -46,7 +46,7 @@ def describe(trainer: Trainer) -> None:
 def test_best(trainer: Trainer) -> dict[str, Any]:
     """Evaluate best.pt on the test split (if there is one); write and return results.json.
 
-    Every rank scores its share of the test text (src/evaluation.py); rank 0 writes the results.
+    Every rank scores its share of the test text (src/analysis/evaluation.py); rank 0 writes the results.
     """
     c, p = trainer.config, trainer.progress
     test: Evaluation | None = None

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from src.diagnostics import MEMORY_TOLERANCE, DiagnosticsRecord  # noqa: E402
+from src.analysis.diagnostics import MEMORY_TOLERANCE, DiagnosticsRecord  # noqa: E402
 
 LAYER_STYLES = ["-", "--", ":", "-."]
 

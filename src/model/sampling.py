@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from src.data.vocab import UNK_ID, CharVocab
 from src.errors import UserError
 from src.model.rnn_model import RNNLanguageModel
 from src.model.stepper import make_stepper
-from src.vocab import UNK_ID, CharVocab
 
 
 @dataclass

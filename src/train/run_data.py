@@ -1,11 +1,11 @@
 """The data one training run sees: the corpus's ids, the training split cut into batches, and the size checks.
 
-    --train-mode windows    the training ids as windows of seq_len + 1 (src/dataset.py: WindowDataset),
+    --train-mode windows    the training ids as windows of seq_len + 1 (src/data/dataset.py: WindowDataset),
                             reshuffled every epoch
     --train-mode stateful   the training ids as batch_size x world_size parallel streams (StreamDataset),
                             read in order, so a batch continues where the last one ended
     --teachers              the windows, each batch with the teachers' distributions at its positions
-                            (src/distillation.py: DistillationWindows)
+                            (src/train/distillation.py: DistillationWindows)
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from src.analysis.ensemble import split_paths
 from src.config import TrainConfig
-from src.corpus_ids import load_corpus_ids
-from src.dataset import StreamDataset, WindowDataset
-from src.distillation import DistillationWindows, distillation_data
-from src.distributed import World, barrier
-from src.ensemble import split_paths
+from src.data.corpus_ids import load_corpus_ids
+from src.data.dataset import StreamDataset, WindowDataset
+from src.data.vocab import CharVocab
 from src.errors import UserError
-from src.vocab import CharVocab
+from src.train.distillation import DistillationWindows, distillation_data
+from src.train.distributed import World, barrier
 
 
 @dataclass

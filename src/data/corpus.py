@@ -2,7 +2,7 @@
 
 `wikitext_folder` makes sure the three files are on disk; `load_corpus` reads them (or a text
 file, split) as three strings. Nothing here knows about ids or tensors: training reads the files
-through the id cache (src/corpus_ids.py), small tools read strings from here.
+through the id cache (src/data/corpus_ids.py), small tools read strings from here.
 """
 
 from __future__ import annotations

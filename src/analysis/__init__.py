@@ -1,0 +1,1 @@
+"""Reading a model: whole-split evaluation (static, dynamic, ensembles), diagnostics and plots."""
