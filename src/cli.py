@@ -18,11 +18,16 @@ from src.errors import UserError
 from src.train.distributed import exit_process
 
 
-def _flag_type(annotation: Any) -> type:
-    """The scalar type a flag parses to: `int` for `int`, `float` for `float | None`, ..."""
+def _flag_type(annotation: Any) -> tuple[type, bool]:
+    """The scalar type a flag parses to, and whether it takes one or more values.
+
+    `int` -> (int, False); `float | None` -> (float, False); `tuple[int, ...]` -> (int, True).
+    """
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        return next(a for a in typing.get_args(annotation) if a is not type(None))
-    return annotation
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    if typing.get_origin(annotation) is tuple:
+        return typing.get_args(annotation)[0], True
+    return annotation, False
 
 
 def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
@@ -39,8 +44,9 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
             groups[group_name] = parser.add_argument_group(group_name)
         target: argparse._ActionsContainer = groups[group_name] if group_name is not None else parser
         flag = "--" + f.name.replace("_", "-")
-        kind = _flag_type(hints[f.name])
+        kind, many = _flag_type(hints[f.name])
         default = f.default if f.default is not dataclasses.MISSING else None
+        shown = " ".join(map(str, default)) if isinstance(default, tuple) else default
         help_text = f.metadata["help"]
         if kind is bool:
             target.add_argument(flag, action="store_true", default=argparse.SUPPRESS, help=help_text)
@@ -49,10 +55,11 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         target.add_argument(
             flag,
             type=kind,
+            nargs="+" if many else None,  # a tuple field takes one or more values: --sizes 256 512
             choices=choices,
             default=argparse.SUPPRESS,
-            metavar="{" + ",".join(choices) + "}" if choices else f.metadata.get("metavar", kind.__name__.upper()),
-            help=help_text if default is None else f"{help_text} (default: {default})",
+            metavar=f.metadata.get("metavar") or ("{" + ",".join(choices) + "}" if choices else kind.__name__.upper()),
+            help=help_text if default is None else f"{help_text} (default: {shown})",
         )
 
 

@@ -1,4 +1,4 @@
-"""The configurations of the small scripts: generate.py, evaluate.py, visualize.py and gpu_check.py.
+"""The configurations of the small scripts: generate.py, evaluate.py, visualize.py, gpu_check.py and bench.py.
 
 One dataclass per script, built into flags the same way as `TrainConfig` (src/config.py, src/cli.py):
 each field's metadata carries its help text, and `__post_init__` turns bad values into one-line errors.
@@ -10,6 +10,14 @@ from dataclasses import dataclass
 
 from src.config import flag
 from src.errors import UserError
+from src.model.rnn_model import CELLS
+
+# bench.py's implementations: torch_rnn (PyTorch's layer, the reference) and, for each of our cells, its loop
+# differentiated by autograd and its hand-written backward: "autograd"/"bptt" for the vanilla cell,
+# "<cell>_autograd"/"<cell>_bptt" for each opt-in variant. Name -> (cell, rnn_impl).
+OUR_IMPLS = {(rnn_impl if cell == "vanilla" else f"{cell}_{rnn_impl}"): (cell, rnn_impl)
+             for cell in CELLS for rnn_impl in ("autograd", "bptt")}
+BENCH_IMPLS = ("torch_rnn", *OUR_IMPLS)
 
 
 @dataclass
@@ -113,3 +121,42 @@ class GpuCheckConfig:
             raise UserError(f"--steps must be at least 1, got {self.steps}")
         if self.train_hidden_size < 1:
             raise UserError(f"--train-hidden-size must be at least 1, got {self.train_hidden_size}")
+
+
+@dataclass
+class BenchConfig:
+    """Everything `python bench.py` can be told."""
+
+    device: str = flag("cpu", "cpu, cuda, cuda:N or mps")
+    hidden_sizes: tuple[int, ...] = flag((256, 512, 1024), "hidden sizes to benchmark (train.py's default model "
+                                         "has 1024)", metavar="H")
+    vocab_size: int = flag(1000, "vocabulary size (WikiText-2 raw's is of this order)")
+    embedding_dim: int = flag(128, "embedding size (train.py's default)")
+    num_layers: int = flag(2, "stacked layers (train.py's default)")
+    seq_len: int = flag(128, "characters per window (train.py's default)")
+    batch_size: int = flag(64, "windows per batch (train.py's default)")
+    precisions: tuple[str, ...] | None = flag(None, "precisions to run; ratios are always against float32 "
+                                              "torch_rnn (default: both, but fp32 alone where bf16 is not "
+                                              "native: on a CPU without bf16 instructions it is emulated and "
+                                              "trains 30x slower, docs/speed.md)", choices=["fp32", "bf16"])
+    impls: tuple[str, ...] = flag(BENCH_IMPLS, "implementations to time", choices=list(BENCH_IMPLS), metavar="IMPL")
+    rounds: int = flag(9, "timed rounds per measurement (median)")
+    sample_length: int = flag(300, "characters per sampling measurement")
+    threads: int | None = flag(None, "torch threads (default: torch's choice)")
+    tf32: str | None = flag(None, "CUDA: allow TF32 in both our matrix multiplies and cuDNN's RNN (on) or in "
+                            "neither (off); default: PyTorch's own defaults, which differ between the two",
+                            choices=["on", "off"])
+    quick: bool = flag(False, "H=256 only, fewer rounds: under a minute")
+    json: str | None = flag(None, "also write the rows as a JSON list to PATH", metavar="PATH")
+
+    def __post_init__(self) -> None:
+        # argparse hands over lists; the fields are tuples, like their defaults
+        self.hidden_sizes, self.impls = tuple(self.hidden_sizes), tuple(self.impls)
+        self.precisions = None if self.precisions is None else tuple(self.precisions)
+        if self.quick:
+            self.hidden_sizes, self.rounds, self.sample_length = (256,), 5, 200
+        if min(self.hidden_sizes) < 1 or self.rounds < 1:
+            sizes = " ".join(map(str, self.hidden_sizes))
+            raise UserError(f"--hidden-sizes and --rounds must be at least 1, got {sizes} and {self.rounds}")
+        if "torch_rnn" not in self.impls or (self.precisions is not None and "fp32" not in self.precisions):
+            raise UserError("the ratios need the float32 torch_rnn reference: keep torch_rnn and fp32")

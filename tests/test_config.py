@@ -8,11 +8,12 @@ import pytest
 from src.cli import add_dataclass_arguments
 from src.config import TrainConfig
 from src.errors import UserError
-from src.script_configs import EvaluateConfig, GenerateConfig
+from src.script_configs import BenchConfig, EvaluateConfig, GenerateConfig, GpuCheckConfig, VisualizeConfig
 from src.train.run_state import merge_for_resume
 
 
-@pytest.mark.parametrize("cls", [TrainConfig, GenerateConfig, EvaluateConfig])
+@pytest.mark.parametrize("cls", [TrainConfig, GenerateConfig, EvaluateConfig, VisualizeConfig, GpuCheckConfig,
+                                 BenchConfig])
 def test_every_field_is_a_flag_with_help_text(cls):
     parser = argparse.ArgumentParser()
     add_dataclass_arguments(parser, cls)
@@ -27,6 +28,21 @@ def test_flags_parse_into_the_config_and_untyped_flags_keep_defaults():
     config = TrainConfig(**vars(parser.parse_args(["--hidden-size", "64", "--max-minutes", "1.5", "--resume"])))
     assert (config.hidden_size, config.max_minutes, config.resume) == (64, 1.5, True)
     assert config.seq_len == TrainConfig().seq_len
+
+
+def test_a_tuple_field_takes_several_values_and_shows_its_default_spaced():
+    parser = argparse.ArgumentParser()
+    add_dataclass_arguments(parser, BenchConfig)
+    config = BenchConfig(**vars(parser.parse_args(["--hidden-sizes", "64", "128", "--precisions", "fp32"])))
+    assert (config.hidden_sizes, config.precisions) == ((64, 128), ("fp32",))
+    assert "(default: 256 512 1024)" in " ".join(parser.format_help().split())
+
+
+@pytest.mark.parametrize("flags", [{"rounds": 0}, {"hidden_sizes": (0,)}, {"impls": ("bptt",)},
+                                   {"precisions": ("bf16",)}])
+def test_a_benchmark_without_its_float32_reference_or_any_round_is_refused(flags):
+    with pytest.raises(UserError):
+        BenchConfig(**flags)
 
 
 def test_stride_defaults_to_the_sequence_length():
