@@ -113,7 +113,7 @@ def check_training(device: torch.device, precision: str, steps: int, hidden_size
     return CheckResult(name, "PASS" if ok else "FAIL", detail)
 
 
-def check_speed(device: torch.device, hidden_sizes: list[int], workdir: Path) -> list[CheckResult]:
+def check_speed(device: torch.device, hidden_sizes: tuple[int, ...], workdir: Path) -> list[CheckResult]:
     """bench.py's training-speed ratios of our bptt loop to PyTorch's RNN layer, TF32 off for both."""
     out = workdir / "bench.json"
     precisions = ["fp32", "bf16"] if device.type != "cuda" or torch.cuda.is_bf16_supported() else ["fp32"]
@@ -154,7 +154,6 @@ def check_ddp(device: torch.device, text: Path, workdir: Path) -> CheckResult:
 
 def run_checks(config: GpuCheckConfig, device: torch.device) -> list[CheckResult]:
     """Every check, each guarded so that an exception is a FAIL line rather than the end of the run."""
-    sizes = [int(h) for h in config.hidden_sizes.split(",")]
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(config.workdir) if config.workdir else Path(scratch)
         workdir.mkdir(parents=True, exist_ok=True)
@@ -167,7 +166,7 @@ def run_checks(config: GpuCheckConfig, device: torch.device) -> list[CheckResult
             ("gradients", lambda: check_gradients(device)),
             ("training: fp32", lambda: train("fp32")),
             ("training: bf16", lambda: train("bf16")),
-            ("speed", lambda: check_speed(device, sizes, workdir)),
+            ("speed", lambda: check_speed(device, config.hidden_sizes, workdir)),
             ("ddp", lambda: check_ddp(device, text, workdir)),
         ]
         results: list[CheckResult] = []

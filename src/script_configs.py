@@ -103,20 +103,16 @@ class GpuCheckConfig:
     """Everything `python gpu_check.py` can be told."""
 
     device: str = flag("cuda", "the device to check (cpu runs the same checks, smaller: how the checks are tested)")
-    hidden_sizes: str = flag("512,1024", "hidden sizes of the speed comparison with PyTorch's RNN layer, "
-                             "comma-separated",
-                             metavar="H,H")
+    hidden_sizes: tuple[int, ...] = flag((512, 1024), "hidden sizes of the speed comparison with PyTorch's RNN "
+                                         "layer", metavar="H")
     steps: int = flag(60, "optimizer steps of each short training run (bf16 and fp32)")
     train_hidden_size: int = flag(256, "units per layer of the short training runs' 2-layer model")
     workdir: str | None = flag(None, "where to keep the runs' files (default: a temporary folder)", metavar="DIR")
 
     def __post_init__(self) -> None:
-        try:
-            sizes = [int(h) for h in self.hidden_sizes.split(",")]
-        except ValueError:
-            sizes = []
-        if not sizes or min(sizes) < 1:
-            raise UserError(f"--hidden-sizes must be positive integers separated by commas, got {self.hidden_sizes!r}")
+        self.hidden_sizes = tuple(self.hidden_sizes)  # argparse hands over a list
+        if min(self.hidden_sizes) < 1:
+            raise UserError(f"--hidden-sizes must be at least 1, got {' '.join(map(str, self.hidden_sizes))}")
         if self.steps < 1:
             raise UserError(f"--steps must be at least 1, got {self.steps}")
         if self.train_hidden_size < 1:

@@ -51,7 +51,7 @@ def test_a_crashing_check_is_a_failed_row_and_the_others_still_run(monkeypatch, 
 
 def test_bad_sizes_are_refused():
     with pytest.raises(UserError, match="--hidden-sizes"):
-        GpuCheckConfig(hidden_sizes="512,big")
+        GpuCheckConfig(hidden_sizes=(512, 0))
 
 
 def test_a_training_width_below_one_is_refused():
