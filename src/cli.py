@@ -30,6 +30,14 @@ def _flag_type(annotation: Any) -> tuple[type, bool]:
     return annotation, False
 
 
+class _StoreTuple(argparse.Action):
+    """Store a flag's several values as a tuple, the type of its field (argparse would store a list)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, tuple(values))
+
+
 def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
     """Add one `--flag` per field of dataclass `cls`.
 
@@ -56,6 +64,7 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
             flag,
             type=kind,
             nargs="+" if many else None,  # a tuple field takes one or more values: --sizes 256 512
+            action=_StoreTuple if many else "store",
             choices=choices,
             default=argparse.SUPPRESS,
             metavar=f.metadata.get("metavar") or ("{" + ",".join(choices) + "}" if choices else kind.__name__.upper()),

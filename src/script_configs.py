@@ -110,7 +110,6 @@ class GpuCheckConfig:
     workdir: str | None = flag(None, "where to keep the runs' files (default: a temporary folder)", metavar="DIR")
 
     def __post_init__(self) -> None:
-        self.hidden_sizes = tuple(self.hidden_sizes)  # argparse hands over a list
         if min(self.hidden_sizes) < 1:
             raise UserError(f"--hidden-sizes must be at least 1, got {' '.join(map(str, self.hidden_sizes))}")
         if self.steps < 1:
@@ -146,9 +145,6 @@ class BenchConfig:
     json: str | None = flag(None, "also write the rows as a JSON list to PATH", metavar="PATH")
 
     def __post_init__(self) -> None:
-        # argparse hands over lists; the fields are tuples, like their defaults
-        self.hidden_sizes, self.impls = tuple(self.hidden_sizes), tuple(self.impls)
-        self.precisions = None if self.precisions is None else tuple(self.precisions)
         if self.quick:
             self.hidden_sizes, self.rounds, self.sample_length = (256,), 5, 200
         if min(self.hidden_sizes) < 1 or self.rounds < 1:
