@@ -130,7 +130,7 @@ def test_a_stopped_distilling_run_resumes_to_the_same_weights(tmp_path, monkeypa
     straight = student(tmp_path, "straight", epochs=2, teachers=teachers)
     assert fit(straight, given={}) == 0
     pieced = student(tmp_path, "pieced", epochs=2, teachers=teachers)
-    interrupt_during(monkeypatch, "generate")  # the sample after epoch 1
+    interrupt_during(monkeypatch, "progress_sample")  # the sample after epoch 1
     assert fit(pieced, given={}) == EXIT_INTERRUPTED
     monkeypatch.undo()
     assert fit(TrainConfig(**{**pieced.to_dict(), "resume": True}), given=resume_given(pieced)) == 0

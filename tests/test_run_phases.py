@@ -46,7 +46,7 @@ def test_the_epoch_is_checkpointed_before_a_failing_optional_phase(tmp_path, mon
 
 
 @pytest.mark.parametrize("phase, function, call", [("validation", "evaluate", 1), ("diagnostics", "measure", 1),
-                                                   ("sampling", "generate", 1)])
+                                                   ("sampling", "progress_sample", 1)])
 def test_ctrl_c_after_the_last_epochs_training_saves_and_exits_130(tmp_path, monkeypatch, capsys, phase, function,
                                                                     call):
     interrupt_during(monkeypatch, function, call)

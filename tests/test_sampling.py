@@ -12,6 +12,7 @@ from src.model.sampling import (
     encode_prompt,
     generate,
     next_char_probabilities,
+    progress_sample,
 )
 
 LOGITS = torch.tensor([5.0, 1.0, 4.0, 3.0, 2.0])  # id 0 is the unknown symbol
@@ -97,3 +98,23 @@ def test_draw_is_reproducible_with_the_same_generator_seed():
     probs = torch.softmax(torch.randn(50), dim=0)
     first = [draw(probs, torch.Generator().manual_seed(7)) for _ in range(3)]
     assert first == [draw(probs, torch.Generator().manual_seed(7)) for _ in range(3)]
+
+
+def test_progress_sample_leaves_out_prompt_characters_the_vocabulary_lacks():
+    vocab = CharVocab.from_text("hello ")  # no "T"
+    torch.manual_seed(0)
+    model = RNNLanguageModel(ModelConfig(len(vocab), 4, 8, 1))
+    sample = progress_sample(model, vocab, length=12, seed=3, prompt="The ")
+    assert sample.startswith("he ") and len(sample) == len("he ") + 12
+    assert progress_sample(model, vocab, length=5, seed=3, prompt="XYZ")[0] == vocab.chars[0]
+
+
+def test_progress_sample_leaves_the_global_random_numbers_untouched():
+    vocab = CharVocab.from_text("abcdefgh ")
+    torch.manual_seed(0)
+    model = RNNLanguageModel(ModelConfig(len(vocab), 4, 8, 1))
+    torch.manual_seed(42)
+    expected = torch.rand(3)
+    torch.manual_seed(42)
+    progress_sample(model, vocab, length=20, seed=1)
+    torch.testing.assert_close(torch.rand(3), expected, rtol=0, atol=0)

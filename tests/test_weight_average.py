@@ -94,7 +94,7 @@ def test_a_stopped_averaging_run_resumes_to_the_same_average_and_weights(tmp_pat
     straight = tiny_config(tmp_path / "straight", epochs=2, weight_average=0.99, no_diagnostics=True)
     assert fit(straight, given={}) == 0
     pieced = tiny_config(tmp_path / "pieced", epochs=2, weight_average=0.99, no_diagnostics=True)
-    interrupt_during(monkeypatch, "generate")  # the sample after epoch 1
+    interrupt_during(monkeypatch, "progress_sample")  # the sample after epoch 1
     assert fit(pieced, given={}) == EXIT_INTERRUPTED
     monkeypatch.undo()
     assert fit(TrainConfig(**{**pieced.to_dict(), "resume": True}), given=resume_given(pieced)) == 0

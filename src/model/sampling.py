@@ -107,3 +107,16 @@ def generate(model: RNNLanguageModel, vocab: CharVocab, prompt_ids: Tensor, leng
         char_id = draw(next_char_probabilities(next_logits.cpu(), options), generator)
         yield vocab.decode([char_id])
         next_logits = stepper.step(char_id)
+
+
+def progress_sample(model: RNNLanguageModel, vocab: CharVocab, length: int, seed: int, prompt: str = "The ") -> str:
+    """`prompt` and a continuation of `length` characters: the sample a training log prints after each epoch.
+
+    The prompt's characters the vocabulary lacks are left out (its first character stands in if none
+    is left), as a small training text may lack some. The draws use their own generator, so printing
+    a sample never changes a run's random numbers.
+    """
+    prompt = "".join(ch for ch in prompt if ch in vocab) or vocab.chars[0]
+    ids = encode_prompt(vocab, prompt, drop_unknown=False)
+    generator = torch.Generator().manual_seed(seed)
+    return prompt + "".join(generate(model, vocab, ids, length, SamplingOptions(), generator))

@@ -18,7 +18,6 @@ from typing import Any
 import torch
 from torch import Tensor
 from torch.optim.lr_scheduler import LambdaLR
-from tqdm import tqdm
 
 from src.analysis.diagnostics import measure
 from src.analysis.evaluation import Evaluation, evaluate, next_char_loss
@@ -27,7 +26,7 @@ from src.config import TrainConfig
 from src.device import resolve_device
 from src.errors import UserError
 from src.model.rnn_model import ModelConfig, RNNLanguageModel
-from src.model.sampling import SamplingOptions, encode_prompt, generate
+from src.model.sampling import progress_sample
 from src.precision import autocast, resolve_precision
 from src.train.autosave import Autosave
 from src.train.budget import Budget
@@ -37,13 +36,12 @@ from src.train.distributed import ForwardWithStates, World, any_rank, join, rank
 from src.train.interrupt import GracefulInterrupt
 from src.train.metrics_log import MetricsLog
 from src.train.optimizer import build_optimizer
+from src.train.progress_display import EpochProgress
 from src.train.regularisers import StatePenalties
 from src.train.run_data import load_run_data
 from src.train.run_state import Progress, restore_trainer, trainer_state
 from src.train.schedule import LRSchedule
 from src.train.weight_average import WeightAverage
-
-SAMPLE_PROMPT = "The "
 
 
 class Trainer:
@@ -167,8 +165,8 @@ class Trainer:
     def run_epoch_batches(self, stop: GracefulInterrupt) -> None:
         """Train on the rest of the current epoch, or until a budget or Ctrl-C stops it."""
         c, p = self.config, self.progress
-        bar = tqdm(total=self.steps_per_epoch, initial=p.batch_in_epoch, desc=f"epoch {p.epoch + 1}/{c.epochs}",
-                   unit="step", dynamic_ncols=True, leave=False, mininterval=1.0, disable=not self.world.main)
+        shown = EpochProgress(self.steps_per_epoch, p.batch_in_epoch, f"epoch {p.epoch + 1}/{c.epochs}",
+                              enabled=self.world.main)
         batches = self.train_data.batches(c.batch_size, epoch_seed=c.seed * 1_000_003 + p.epoch,
                                           start_batch=p.batch_in_epoch, rank=self.world.rank,
                                           world_size=self.world.size)
@@ -190,13 +188,12 @@ class Trainer:
             p.step_losses.append(loss)
             window_loss, window_steps = window_loss + loss, window_steps + 1
             chars_per_s = inputs.numel() * self.world.size / seconds  # all ranks together
-            bar.update(1)
-            bar.set_postfix(loss=f"{p.epoch_loss_sum / p.batch_in_epoch:.4f}", chars_per_s=f"{chars_per_s:,.0f}",
-                            refresh=False)  # the bar redraws at most once a second, not every step
+            shown.step_done(p.epoch_loss_sum / p.batch_in_epoch, chars_per_s)
             if p.step % c.log_interval == 0:
+                lr = self.scheduler.get_last_lr()[0]
                 self.metrics.write("train", step=p.step, epoch=p.epoch + 1, loss=window_loss / window_steps,
-                                   lr=self.scheduler.get_last_lr()[0], grad_norm=grad_norm,
-                                   chars_per_s=chars_per_s)
+                                   lr=lr, grad_norm=grad_norm, chars_per_s=chars_per_s)
+                shown.logged(p.batch_in_epoch, window_loss / window_steps, lr, chars_per_s)
                 window_loss, window_steps = 0.0, 0
             if not math.isfinite(loss):
                 raise UserError(f"the training loss became {loss} at step {p.step}; lower --lr or --grad-clip")
@@ -206,14 +203,14 @@ class Trainer:
                 raise UserError(f"the gradient norm became {grad_norm} at step {p.step}: training diverged; "
                                 "lower --lr")
             if not c.no_diagnostics and c.diagnostics_every and p.step % c.diagnostics_every == 0 and self.world.main:
-                bar.write(self.take_diagnostics())
+                shown.write(self.take_diagnostics())
             if save_now:
                 self.save(best=False)
                 self.say(f"saved {self.checkpoint_dir / 'last.pt'} at step {p.step} (mid-epoch: every "
-                         f"{c.save_every:g} minutes)", bar)
+                         f"{c.save_every:g} minutes)", shown)
             if stop_now:
                 break
-        bar.close()
+        shown.close()
 
     def end_epoch(self, epoch_seconds: float, stop: GracefulInterrupt) -> None:
         """Validate, log and checkpoint after a (possibly partial) epoch; then diagnostics, plot, sample.
@@ -264,12 +261,12 @@ class Trainer:
         return evaluate(self.model, self.valid_ids, c.batch_size, c.seq_len, self.device, c.precision,
                         world=self.world)
 
-    def say(self, message: str, bar: tqdm | None = None) -> None:
+    def say(self, message: str, shown: EpochProgress | None = None) -> None:
         """Print a line of the training log (rank 0 only), above the progress bar if one is showing."""
         if not self.world.main:
             return
-        if bar is not None:
-            bar.write(message)
+        if shown is not None:
+            shown.write(message)
         else:
             print(message, flush=True)
 
@@ -293,13 +290,6 @@ class Trainer:
         return record.summary()
 
     def sample(self, seed: int) -> str:
-        """A short continuation of SAMPLE_PROMPT, drawn with its own generator.
-
-        Its own generator keeps the training RNG untouched, so sampling never changes a run.
-        """
-        prompt = "".join(ch for ch in SAMPLE_PROMPT if ch in self.vocab) or self.vocab.chars[0]
-        ids = encode_prompt(self.vocab, prompt, drop_unknown=False)
-        generator = torch.Generator().manual_seed(seed)
+        """A short continuation of "The " with the weights the run keeps (see `progress_sample`)."""
         with self.kept_weights():
-            text = generate(self.model, self.vocab, ids, self.config.sample_length, SamplingOptions(), generator)
-        return prompt + "".join(text)
+            return progress_sample(self.model, self.vocab, self.config.sample_length, seed)
