@@ -57,11 +57,11 @@ def test_training_prints_setup_epoch_summaries_samples_and_test_result(trained):
     assert float(epochs[1][1]) < float(epochs[0][1])  # it learns
 
 
-
 def test_a_training_log_sent_to_a_file_has_plain_progress_lines_instead_of_bar_redraws(trained):
     _, result = trained  # its output went to pipes, as to a log file
     assert re.search(r"^  epoch 1/2 \| step 5/\d+ \| train [\d.]+ \| lr ", result.stdout, re.MULTILINE)
     assert "\r" not in result.stderr and "step/s" not in result.stderr
+
 
 def test_evaluate_scores_a_text_file_like_the_training_run_scored_its_test_split(trained):
     workdir, _ = trained
