@@ -32,6 +32,7 @@ import torch
 from src.config import TrainConfig
 from src.data.practice_text import write_practice_text
 from src.model.rnn_model import CELLS, ModelConfig, RNNLanguageModel
+from src.precision import cuda_has_native_bf16
 from src.script_configs import GpuCheckConfig
 from src.train.run import fit
 
@@ -88,8 +89,8 @@ def check_training(device: torch.device, precision: str, steps: int, hidden_size
                    workdir: Path) -> CheckResult:
     """A short run in `precision` on `device`; then its checkpoint sampled on the CPU by generate.py."""
     name = f"training: {precision}, checkpoint -> CPU -> generate.py"
-    if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        return CheckResult(name, "SKIP", "this GPU has no bf16")
+    if precision == "bf16" and device.type == "cuda" and not cuda_has_native_bf16(device):
+        return CheckResult(name, "SKIP", "this GPU has no bf16 tensor cores")
     folder = workdir / f"train-{precision}"
     config = TrainConfig(data_file=str(text), device=str(device), precision=precision, hidden_size=hidden_size,
                          max_steps=steps, warmup_steps=min(20, steps), sample_length=0, no_diagnostics=True,
@@ -116,7 +117,7 @@ def check_training(device: torch.device, precision: str, steps: int, hidden_size
 def check_speed(device: torch.device, hidden_sizes: tuple[int, ...], workdir: Path) -> list[CheckResult]:
     """bench.py's training-speed ratios of our bptt loop to PyTorch's RNN layer, TF32 off for both."""
     out = workdir / "bench.json"
-    precisions = ["fp32", "bf16"] if device.type != "cuda" or torch.cuda.is_bf16_supported() else ["fp32"]
+    precisions = ["fp32", "bf16"] if device.type != "cuda" or cuda_has_native_bf16(device) else ["fp32"]
     small = [] if device.type == "cuda" else ["--vocab-size", "50", "--batch-size", "8", "--seq-len", "16"]
     bench = subprocess.run([sys.executable, str(ROOT / "bench.py"), "--device", str(device), "--hidden-sizes",
                             *map(str, hidden_sizes), "--impls", "torch_rnn", "bptt", "--precisions", *precisions,

@@ -25,9 +25,21 @@ def cpu_has_native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
+def cuda_has_native_bf16(device: torch.device) -> bool:
+    """True when the GPU multiplies bf16 in hardware: NVIDIA compute capability 8.0 (Ampere) or later, or ROCm.
+
+    `torch.cuda.is_bf16_supported()` also says yes on older GPUs (a V100, a T4), which can hold
+    bf16 tensors but have no bf16 tensor cores, and it asks about the current device rather than
+    `device`; hence this check.
+    """
+    return torch.version.hip is not None or torch.cuda.get_device_properties(device).major >= 8
+
+
 def native_bf16(device: torch.device, cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """Whether bf16 runs natively on `device`: on CUDA, and on a CPU with bf16 instructions (not on MPS)."""
-    return device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16(cpuinfo))
+    """Whether bf16 runs natively on `device`: a GPU with bf16 tensor cores or a CPU with bf16 instructions."""
+    if device.type == "cuda":
+        return cuda_has_native_bf16(device)
+    return device.type == "cpu" and cpu_has_native_bf16(cpuinfo)
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
@@ -48,14 +60,18 @@ def resolve_precision(precision: str, device: torch.device) -> str:
 
 
 def emulated_bf16_warning(precision: str, device: torch.device, cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
-    """A warning line when `precision` is bf16 on a CPU without bf16 instructions; None otherwise.
+    """A warning line when `precision` is bf16 on a device without native bf16; None otherwise.
 
-    There PyTorch emulates bf16. On a 2-vCPU AMD EPYC with AVX2 only (docs/speed.md), a bf16
-    (64 x 1024) @ (1024 x 1024) matrix multiply took 80x the float32 one's time, and a 2 x 1024
-    model's forward pass 4.5x. `auto` never picks it there; a bf16 checkpoint or run asks for it.
+    On such a CPU PyTorch emulates bf16: on a 2-vCPU AMD EPYC with AVX2 only (docs/speed.md), a
+    bf16 (64 x 1024) @ (1024 x 1024) matrix multiply took 80x the float32 one's time, and a 2 x 1024
+    model's forward pass 4.5x. A GPU before Ampere has no bf16 tensor cores (not measured here).
+    `auto` never picks bf16 there; a bf16 checkpoint or `--precision bf16` asks for it.
     """
-    if precision != "bf16" or device.type != "cpu" or cpu_has_native_bf16(cpuinfo):
+    if precision != "bf16" or device.type not in BF16_DEVICES or native_bf16(device, cpuinfo):
         return None
+    if device.type == "cuda":
+        return ("warning: this GPU has no bf16 tensor cores (compute capability below 8.0), so bf16 is not "
+                "accelerated here; float32 (--precision fp32) is the measured path")
     return "warning: this CPU has no bf16 instructions, so bf16 runs emulated here, several times slower than float32"
 
 

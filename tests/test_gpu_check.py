@@ -7,7 +7,7 @@ import torch
 
 import src.gpu_check
 from src.errors import UserError
-from src.gpu_check import check_gradients, run_checks
+from src.gpu_check import check_gradients, check_training, run_checks
 from src.script_configs import GpuCheckConfig
 from tests.scripts import run
 
@@ -47,6 +47,12 @@ def test_a_crashing_check_is_a_failed_row_and_the_others_still_run(monkeypatch, 
     results = run_checks(GpuCheckConfig(device="cpu", workdir=str(tmp_path)), torch.device("cpu"))
     assert results[0].status == "FAIL" and "illegal memory access" in results[0].detail
     assert [r.status for r in results[1:]] == ["PASS", "PASS", "SKIP"]
+
+
+def test_the_bf16_training_check_is_skipped_on_a_gpu_without_bf16_tensor_cores(gpu_generation, tmp_path):
+    gpu_generation(7)  # a V100 or T4, where torch.cuda.is_bf16_supported() says yes: bf16 is emulated there
+    result = check_training(torch.device("cuda"), "bf16", 10, 16, tmp_path / "text.txt", tmp_path)
+    assert result.status == "SKIP" and "no bf16 tensor cores" in result.detail
 
 
 def test_bad_sizes_are_refused():

@@ -78,11 +78,24 @@ def test_bf16_on_a_cpu_without_bf16_instructions_gets_a_warning_and_nothing_else
     assert "no bf16 instructions" in emulated_bf16_warning("bf16", CPU, without)
     assert emulated_bf16_warning("fp32", CPU, without) is None
     assert emulated_bf16_warning("bf16", CPU, with_bf16) is None
-    assert emulated_bf16_warning("bf16", torch.device("cuda"), without) is None
 
 
-def test_bf16_is_native_on_cuda_and_on_a_cpu_with_bf16_instructions_only(cpuinfo):
+def test_bf16_on_a_gpu_before_ampere_gets_a_warning_and_on_ampere_or_later_none(gpu_generation):
+    gpu_generation(7)  # a V100 or T4: bf16 emulated
+    assert "no bf16 tensor cores" in emulated_bf16_warning("bf16", torch.device("cuda"))
+    assert emulated_bf16_warning("fp32", torch.device("cuda")) is None
+    gpu_generation(8)
+    assert emulated_bf16_warning("bf16", torch.device("cuda")) is None
+
+
+def test_bf16_is_native_on_a_cpu_with_bf16_instructions_only(cpuinfo):
     with_bf16, without = cpuinfo("fpu sse2 avx512f amx_bf16"), cpuinfo("fpu sse2 avx2 fma")
     assert native_bf16(CPU, with_bf16) and not native_bf16(CPU, without)
-    assert native_bf16(torch.device("cuda"), without)
     assert not native_bf16(torch.device("mps"), with_bf16)
+
+
+def test_bf16_is_native_on_gpus_from_ampere_on_not_on_older_ones(gpu_generation):
+    gpu_generation(9)  # an H100
+    assert native_bf16(torch.device("cuda:0"))
+    gpu_generation(7)
+    assert not native_bf16(torch.device("cuda:0"))
