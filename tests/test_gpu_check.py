@@ -50,7 +50,7 @@ def test_a_crashing_check_is_a_failed_row_and_the_others_still_run(monkeypatch, 
 
 
 def test_the_bf16_training_check_is_skipped_on_a_gpu_without_bf16_tensor_cores(gpu_generation, tmp_path):
-    gpu_generation(7)  # a V100 or T4, where torch.cuda.is_bf16_supported() says yes: bf16 is emulated there
+    gpu_generation(7)  # a V100 or T4: torch.cuda.is_bf16_supported() says yes, but it has no bf16 tensor cores
     result = check_training(torch.device("cuda"), "bf16", 10, 16, tmp_path / "text.txt", tmp_path)
     assert result.status == "SKIP" and "no bf16 tensor cores" in result.detail
 

@@ -81,7 +81,7 @@ def test_bf16_on_a_cpu_without_bf16_instructions_gets_a_warning_and_nothing_else
 
 
 def test_bf16_on_a_gpu_before_ampere_gets_a_warning_and_on_ampere_or_later_none(gpu_generation):
-    gpu_generation(7)  # a V100 or T4: bf16 emulated
+    gpu_generation(7)  # a V100 or T4: no bf16 tensor cores
     assert "no bf16 tensor cores" in emulated_bf16_warning("bf16", torch.device("cuda"))
     assert emulated_bf16_warning("fp32", torch.device("cuda")) is None
     gpu_generation(8)
