@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import torch
 
-from src.model.rnn_model import RNNLanguageModel
+from src.model.rnn_model import RNNLanguageModel, autograd_recurrence
 from src.model.stepper import ForwardStepper, make_stepper
 from src.train.run import fit
 from tests.tiny_run import last_checkpoint, tiny_config
@@ -30,6 +30,17 @@ def assert_implementations_agree(make_model: Callable[[str], RNNLanguageModel], 
     torch.testing.assert_close(models["bptt"](tokens)[0], models["autograd"](tokens)[0], rtol=0, atol=1e-12)
     for name, grad in grads["bptt"].items():
         torch.testing.assert_close(grad, grads["autograd"][name], rtol=0, atol=1e-12, msg=name)
+
+
+def assert_gradients_equal_the_autograd_loop(cell: torch.nn.Module, x_proj: torch.Tensor, h0: torch.Tensor,
+                                            wrt: tuple[torch.Tensor, ...]) -> None:
+    """The cell's hand-written backward (`cell.recurrence`) and autograd through the loop over `cell.step`
+    give the same float64 gradients with respect to `wrt`, for an arbitrary upstream gradient."""
+    upstream = torch.randn(h0.shape[0], x_proj.shape[1], h0.shape[1], dtype=torch.float64)
+    ours = torch.autograd.grad((cell.recurrence(x_proj, h0) * upstream).sum(), wrt)
+    ref = torch.autograd.grad((autograd_recurrence(cell, x_proj, h0) * upstream).sum(), wrt)
+    for i, (mine, theirs) in enumerate(zip(ours, ref)):
+        torch.testing.assert_close(mine, theirs, rtol=0, atol=1e-12, msg=f"the gradient for wrt[{i}]")
 
 
 def assert_sampling_follows_the_forward_pass(model: RNNLanguageModel) -> None:

@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from src.model.factored_cell import FactoredRNNCell, FactoredTanhRecurrence
-from src.model.rnn_model import ModelConfig, RNNLanguageModel, autograd_recurrence
+from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from tests.cell_agreement import (
     assert_a_whole_run_uses_the_cell,
+    assert_gradients_equal_the_autograd_loop,
     assert_implementations_agree,
     assert_sampling_follows_the_forward_pass,
 )
@@ -68,12 +69,7 @@ def test_hand_written_gradients_equal_the_autograd_loop():
     w, v, h0, weight_fh, weight_hf = random_inputs(T=20, B=4, H=8)
     cell = cell_with(weight_fh, weight_hf, size=8)
     x_proj = torch.cat([w, v], dim=-1).detach().requires_grad_()
-    upstream = torch.randn(4, 20, 8, dtype=torch.float64)
-    wrt = (x_proj, h0, cell.weight_hh, cell.weight_hf)
-    ours = torch.autograd.grad((cell.recurrence(x_proj, h0) * upstream).sum(), wrt)
-    ref = torch.autograd.grad((autograd_recurrence(cell, x_proj, h0) * upstream).sum(), wrt)
-    for mine, theirs in zip(ours, ref):
-        torch.testing.assert_close(mine, theirs, rtol=0, atol=1e-12)
+    assert_gradients_equal_the_autograd_loop(cell, x_proj, h0, (x_proj, h0, cell.weight_hh, cell.weight_hf))
 
 
 def test_both_implementations_of_the_model_agree_on_logits_and_every_gradient():

@@ -7,10 +7,11 @@ import torch
 import torch.nn.functional as F
 
 from src.model.layernorm_cell import EPS, LayerNormRNNCell, LayerNormTanhRecurrence
-from src.model.rnn_model import ModelConfig, RNNLanguageModel, autograd_recurrence
+from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from src.model.stepper import RNNStepper
 from tests.cell_agreement import (
     assert_a_whole_run_uses_the_cell,
+    assert_gradients_equal_the_autograd_loop,
     assert_implementations_agree,
     assert_sampling_follows_the_forward_pass,
 )
@@ -50,18 +51,13 @@ def test_step_equals_the_equation_with_pytorchs_layer_norm():
 
 def test_hand_written_gradients_equal_the_autograd_loop():
     x_proj, h0, weight_hh, gain, shift = random_inputs(T=20, B=4, H=8)
-    upstream = torch.randn(4, 20, 8, dtype=torch.float64)
     cell = LayerNormRNNCell(8, 8).double()
     with torch.no_grad():
         cell.weight_hh.copy_(weight_hh)
         cell.norm_gain.copy_(gain)
         cell.norm_shift.copy_(shift)
-    ours = torch.autograd.grad((cell.recurrence(x_proj, h0) * upstream).sum(),
-                               (x_proj, h0, cell.weight_hh, cell.norm_gain, cell.norm_shift))
-    ref = torch.autograd.grad((autograd_recurrence(cell, x_proj, h0) * upstream).sum(),
-                              (x_proj, h0, cell.weight_hh, cell.norm_gain, cell.norm_shift))
-    for mine, theirs in zip(ours, ref):
-        torch.testing.assert_close(mine, theirs, rtol=0, atol=1e-12)
+    assert_gradients_equal_the_autograd_loop(cell, x_proj, h0,
+                                             (x_proj, h0, cell.weight_hh, cell.norm_gain, cell.norm_shift))
 
 
 def test_both_implementations_of_the_model_agree_on_logits_and_every_gradient():

@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from src.model.multiplicative_cell import MultiplicativeRNNCell, MultiplicativeTanhRecurrence
-from src.model.rnn_model import ModelConfig, RNNLanguageModel, autograd_recurrence
+from src.model.rnn_model import ModelConfig, RNNLanguageModel
 from tests.cell_agreement import (
     assert_a_whole_run_uses_the_cell,
+    assert_gradients_equal_the_autograd_loop,
     assert_implementations_agree,
     assert_sampling_follows_the_forward_pass,
 )
@@ -69,12 +70,8 @@ def test_the_input_projection_leaves_the_biases_to_the_step():
 def test_hand_written_gradients_equal_the_autograd_loop():
     w, h0, weight_hh, alpha, beta_h, beta_x, bias = random_inputs(T=20, B=4, H=8)
     cell = cell_with(weight_hh, alpha, beta_h, beta_x, bias, size=8)
-    upstream = torch.randn(4, 20, 8, dtype=torch.float64)
     wrt = (w, h0, cell.weight_hh, cell.mi_alpha, cell.mi_beta_h, cell.mi_beta_x, cell.bias_ih, cell.bias_hh)
-    ours = torch.autograd.grad((cell.recurrence(w, h0) * upstream).sum(), wrt)
-    ref = torch.autograd.grad((autograd_recurrence(cell, w, h0) * upstream).sum(), wrt)
-    for mine, theirs in zip(ours, ref):
-        torch.testing.assert_close(mine, theirs, rtol=0, atol=1e-12)
+    assert_gradients_equal_the_autograd_loop(cell, w, h0, wrt)
 
 
 def test_both_implementations_of_the_model_agree_on_logits_and_every_gradient():
