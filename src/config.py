@@ -133,6 +133,9 @@ class TrainConfig:
                                 group="distillation", metavar="PATH[,PATH...]")
     distill_weight: float = flag(0.5, "with --teachers: w in objective = (1 - w) * CE(text) + w * CE(teachers); "
                                  "the logged training loss is CE(text)", group="distillation")
+    distill_temperature: float = flag(1.0, "with --teachers: tau, dividing both the teachers' and the model's "
+                                      "log-probabilities in CE(teachers), which is then scaled by tau^2; above 1 "
+                                      "the targets are flatter", group="distillation", metavar="TAU")
 
     # --- run ------------------------------------------------------------------------------
     seed: int = flag(1337, "random seed for initialisation, data order and samples", group="run")
@@ -172,6 +175,8 @@ class TrainConfig:
             raise UserError("--teachers needs --train-mode windows (the teacher table is indexed by window starts)")
         if not 0 <= self.distill_weight <= 1:
             raise UserError(f"--distill-weight must be in [0, 1], got {self.distill_weight}")
+        if not self.distill_temperature > 0:
+            raise UserError(f"--distill-temperature must be positive, got {self.distill_temperature}")
         if self.lr <= 0:
             raise UserError(f"--lr must be positive, got {self.lr}")
         if (self.grad_clip < 0 or self.warmup_steps < 0 or self.sample_length < 0 or self.weight_decay < 0

@@ -49,6 +49,15 @@ def test_each_stream_is_read_from_its_start_and_the_remainder_continues_the_last
     torch.testing.assert_close(table[66:].float(), read_from_zero(teacher(), ids[66:]), atol=1e-3, rtol=0)
 
 
+def test_at_a_temperature_the_table_holds_the_teachers_distribution_flattened():
+    ids = torch.randint(0, 9, (200,))
+    table = teacher_table(teacher(), ids, streams=1, seq_len=7, vocab_size=9, device=CPU, precision="fp32",
+                          temperature=2.0)
+    flattened = (read_from_zero(teacher(), ids).log() / 2.0).softmax(dim=-1)
+    torch.testing.assert_close(table.float(), flattened, atol=1e-3, rtol=0)
+    assert table.float().max() < read_from_zero(teacher(), ids).max()
+
+
 def test_the_ranks_shares_of_the_table_add_up_to_one_process_table(monkeypatch):
     ids = torch.randint(0, 9, (302,))  # 301 predictions: 5 streams of 60, the last one continued
     single = teacher_table(teacher(), ids, streams=5, seq_len=8, vocab_size=9, device=CPU, precision="fp32")
@@ -82,11 +91,22 @@ def test_the_objective_is_the_cross_entropy_to_the_mixed_target():
     torch.testing.assert_close(distillation_objective(logits, target_loss, teacher_p, weight=0.0), target_loss)
 
 
-def test_distillation_needs_windows_and_a_weight_between_zero_and_one():
+def test_at_a_temperature_the_soft_term_is_tau_squared_times_the_cross_entropy_of_flattened_distributions():
+    logits, targets = torch.randn(2, 5, 9), torch.randint(0, 9, (2, 5))
+    flat_teacher_p = (torch.randn(2, 5, 9) / 3).softmax(dim=-1)
+    target_loss = F.cross_entropy(logits.reshape(-1, 9), targets.reshape(-1))
+    soft = F.cross_entropy(logits.reshape(-1, 9) / 3, flat_teacher_p.reshape(-1, 9))
+    torch.testing.assert_close(distillation_objective(logits, target_loss, flat_teacher_p, weight=0.4, temperature=3),
+                               0.6 * target_loss + 0.4 * 9 * soft)
+
+
+def test_distillation_needs_windows_a_weight_between_zero_and_one_and_a_positive_temperature():
     with pytest.raises(UserError, match="windows"):
         TrainConfig(teachers="a.pt", train_mode="stateful")
     with pytest.raises(UserError, match="--distill-weight"):
         TrainConfig(teachers="a.pt", distill_weight=1.5)
+    with pytest.raises(UserError, match="--distill-temperature"):
+        TrainConfig(teachers="a.pt", distill_temperature=0.0)
 
 
 def trained_teacher(tmp_path) -> str:
@@ -125,11 +145,19 @@ def test_a_distilling_run_learns_from_the_teacher_and_logs_the_texts_loss(tmp_pa
     assert first_logged == pytest.approx(last_checkpoint(plain)["progress"]["step_losses"][0])
 
 
-def test_a_stopped_distilling_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
+def test_a_run_at_a_temperature_names_it_and_the_soft_terms_factor_in_its_header(tmp_path, capsys):
     teachers = trained_teacher(tmp_path)
-    straight = student(tmp_path, "straight", epochs=2, teachers=teachers)
+    assert fit(student(tmp_path, "warm", teachers=teachers, distill_temperature=2.0), given={}) == 0
+    header = (f"distillation: objective = 0.5 x CE(text) + 0.5 x CE(teachers) x 4, both at temperature 2, "
+              f"the average of {teachers}")
+    assert header in capsys.readouterr().out
+
+
+def test_a_stopped_distilling_run_resumes_to_the_same_weights_at_its_temperature(tmp_path, monkeypatch):
+    teachers = trained_teacher(tmp_path)
+    straight = student(tmp_path, "straight", epochs=2, teachers=teachers, distill_temperature=2.0)
     assert fit(straight, given={}) == 0
-    pieced = student(tmp_path, "pieced", epochs=2, teachers=teachers)
+    pieced = student(tmp_path, "pieced", epochs=2, teachers=teachers, distill_temperature=2.0)
     interrupt_during(monkeypatch, "progress_sample")  # the sample after epoch 1
     assert fit(pieced, given={}) == EXIT_INTERRUPTED
     monkeypatch.undo()

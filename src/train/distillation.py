@@ -4,8 +4,8 @@ Teachers (one or more checkpoints trained on the same training text) are average
 distribution (src/analysis/ensemble.py), read once over the whole training split with the state carried,
 as in evaluation, and kept as a table aligned with the text:
 
-    P[i] = p_teachers(c_{i+1} | c_<=i)          (N - 1, V), float16: for a 1M-character text and
-                                                 V = 66, 130 MB; computed once per invocation
+    P[i] = softmax(log p_teachers(. | c_<=i) / tau)     (N - 1, V), float16: for a 1M-character text
+                                                         and V = 66, 130 MB; computed once per invocation
 
 The text is read as one stream per window of the global batch (--batch-size x ranks). Under
 torchrun each rank reads its share of the streams and the ranks add their rows up, so every rank
@@ -16,9 +16,14 @@ A training window starting at s predicts c_{s+1..s+T}; its teacher rows are P[s 
 every position gets the teachers' full-context distribution whatever the window's cut. The
 student's objective mixes the two targets with weight w (`--distill-weight`):
 
-    objective = (1 - w) * CE(c_{t+1}, q_t) + w * sum_c -P_t[c] log q_t[c],   q_t = softmax(logits_t)
+    objective = (1 - w) * CE(c_{t+1}, q_t) + w * tau^2 * sum_c -P_t[c] log q^tau_t[c]
+    q_t = softmax(logits_t),   q^tau_t = softmax(logits_t / tau)
 
-The second term is the cross-entropy to the teachers (their KL divergence plus a constant). The
+The second term is the cross-entropy to the teachers (their KL divergence plus a constant). At the
+default temperature tau = 1 (`--distill-temperature`) both distributions are the models' own; a
+higher tau flattens both, so the student also learns how the teachers rank the unlikely characters
+(Hinton et al. 2015). The soft term's gradient shrinks as 1 / tau^2, hence the factor tau^2: it
+keeps the two terms' shares of the gradient about as they are at tau = 1. The
 training loss that is logged stays the first term alone, comparable with every other run; the
 student, at evaluation, is a plain model of its own cell.
 
@@ -45,8 +50,11 @@ TABLE_LIMIT_BYTES = 4 << 30  # the table lives in memory: beyond this, distil fr
 
 
 def teacher_table(teacher: nn.Module, ids: Tensor, streams: int, seq_len: int, vocab_size: int,
-                  device: torch.device, precision: str, world: World = World()) -> Tensor:
+                  device: torch.device, precision: str, world: World = World(), temperature: float = 1.0) -> Tensor:
     """P (N - 1, V) float16 on the CPU: row i is the teacher's distribution of ids[i + 1] given ids[:i + 1].
+
+    At `temperature` tau, row i is softmax(log p / tau) of that distribution p, computed in float32
+    before the cast (so probabilities too small for float16 still count once flattened).
 
     The text is read as in evaluation (`read_in_streams`): `streams` contiguous streams with the
     state carried, the characters that do not fill equal streams continuing the last one. With
@@ -57,7 +65,7 @@ def teacher_table(teacher: nn.Module, ids: Tensor, streams: int, seq_len: int, v
 
     def store(first: Tensor, log_p: Tensor, targets: Tensor) -> None:
         rows = first.unsqueeze(1) + torch.arange(log_p.shape[1])  # (B, t): the positions this window predicts from
-        table[rows] = log_p.float().softmax(dim=-1).to("cpu", torch.float16)
+        table[rows] = (log_p.float() / temperature).softmax(dim=-1).to("cpu", torch.float16)
 
     was_training = teacher.training
     teacher.eval()
@@ -94,8 +102,8 @@ class DistillationWindows:
 
 def distillation_data(windows: WindowDataset, teachers: list[str], vocab_chars: list[str], batch_size: int,
                       device: torch.device, precision: str, expected_sha256: list[str] | None = None,
-                      world: World = World()) -> DistillationWindows:
-    """`windows` with the table of the averaged `teachers` (checkpoint paths) over its text.
+                      world: World = World(), temperature: float = 1.0) -> DistillationWindows:
+    """`windows` with the table of the averaged `teachers` (checkpoint paths) over its text, at `temperature`.
 
     `batch_size`: one rank's, as --batch-size. `expected_sha256`: a resumed run's teacher digests
     (None for a fresh run, or a checkpoint from before they were kept). UserError if a teacher
@@ -120,12 +128,16 @@ def distillation_data(windows: WindowDataset, teachers: list[str], vocab_chars: 
         members, _, _ = members_from(teachers, [state for state, _ in loaded], vocab_chars)
     teacher = Ensemble(members).to(device)
     table = teacher_table(teacher, windows.ids, batch_size * world.size, windows.seq_len, vocab_size, device,
-                          precision, world)
+                          precision, world, temperature)
     return DistillationWindows(windows, table, digests)
 
 
-def distillation_objective(logits: Tensor, target_loss: Tensor, teacher_p: Tensor, weight: float) -> Tensor:
-    """(1 - w) * target_loss + w * mean_t sum_c -P_t[c] log q_t[c]  for logits (B, T, V), P (B, T, V)."""
-    log_q = torch.log_softmax(logits.float(), dim=-1)
+def distillation_objective(logits: Tensor, target_loss: Tensor, teacher_p: Tensor, weight: float,
+                           temperature: float = 1.0) -> Tensor:
+    """(1 - w) * target_loss + w * tau^2 * mean_t sum_c -P_t[c] log q^tau_t[c]  for logits (B, T, V), P (B, T, V).
+
+    `teacher_p`: rows of the table, already at temperature tau; q^tau = softmax(logits / tau).
+    """
+    log_q = torch.log_softmax(logits.float() / temperature, dim=-1)
     teacher_loss = -(teacher_p * log_q).sum(dim=-1).mean()
-    return (1 - weight) * target_loss + weight * teacher_loss
+    return (1 - weight) * target_loss + weight * temperature**2 * teacher_loss

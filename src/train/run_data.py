@@ -70,5 +70,5 @@ def load_run_data(config: TrainConfig, resume_state: dict[str, Any] | None, worl
             if world.main:  # minutes for a large text: say what the run is doing before its header
                 print(f"distillation: reading the training text with {len(teachers)} teacher(s) ...", flush=True)
             train = distillation_data(train, teachers, corpus.chars, config.batch_size, device, config.precision,
-                                      resumed.get("teachers_sha256"), world)
+                                      resumed.get("teachers_sha256"), world, config.distill_temperature)
     return RunData(corpus.source, CharVocab(corpus.chars), train, corpus.train.numel(), corpus.valid, corpus.test)

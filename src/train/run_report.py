@@ -34,8 +34,10 @@ def describe(trainer: Trainer) -> None:
              if world.distributed else f"batch {c.batch_size}")
     say(f"training: {trainer.steps_per_epoch} steps/epoch x {c.epochs} epochs, {batch} x {c.seq_len} characters")
     if c.teachers:
-        say(f"distillation: objective = {1 - c.distill_weight:g} x CE(text) + {c.distill_weight:g} x CE(teachers), "
-            f"the average of {c.teachers}")
+        tau = c.distill_temperature
+        softened = "" if tau == 1 else f" x {tau**2:g}, both at temperature {tau:g}"
+        say(f"distillation: objective = {1 - c.distill_weight:g} x CE(text) + {c.distill_weight:g} x CE(teachers)"
+            f"{softened}, the average of {c.teachers}")
     if c.max_minutes is not None:
         say(f"budget: {c.max_minutes:g} minutes; the LR schedule's end is re-estimated from the pace before "
             "every step")

@@ -133,7 +133,8 @@ class Trainer:
         loss = next_char_loss(logits, targets)
         objective = loss
         if teacher_p is not None:
-            objective = distillation_objective(logits, loss, teacher_p.to(self.device), self.config.distill_weight)
+            objective = distillation_objective(logits, loss, teacher_p.to(self.device), self.config.distill_weight,
+                                               self.config.distill_temperature)
         if self.penalties.active:
             objective = objective + self.penalties(states)
         self.optimizer.zero_grad(set_to_none=True)
