@@ -1,0 +1,58 @@
+"""results/reproduce_wikitext2.sh: the logged chain of runs, as commands the scripts still accept."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+from pathlib import Path
+
+from src.cli import add_dataclass_arguments
+from src.config import TrainConfig
+from src.script_configs import EvaluateConfig
+from tests.scripts import ROOT
+
+RECIPE = ROOT / "results" / "reproduce_wikitext2.sh"
+CONFIGS = {"train.py": TrainConfig, "evaluate.py": EvaluateConfig}
+
+
+def dry_run(data_dir: Path, run_dir: Path) -> subprocess.CompletedProcess:
+    """The recipe with DRY_RUN=1: the commands it would run, one per line, and nothing run."""
+    return subprocess.run(["bash", str(RECIPE), str(data_dir), str(run_dir)], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "DRY_RUN": "1"})
+
+
+def wikitext_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "wiki text"  # a space, so the printed commands must quote their paths
+    folder.mkdir()
+    for name in ("wiki.valid.raw", "wiki.test.raw"):
+        (folder / name).write_text("a stand-in, never read by a dry run\n", encoding="utf-8")
+    return folder
+
+
+def test_every_command_of_the_recipe_is_accepted_by_its_script(tmp_path):
+    result = dry_run(wikitext_folder(tmp_path), tmp_path / "runs")
+    assert result.returncode == 0, result.stderr
+    commands = [shlex.split(line) for line in result.stdout.splitlines()]
+    assert [words[2] for words in commands] == ["train.py"] * 4 + ["evaluate.py"]
+    for words in commands:
+        assert words[0].startswith("OMP_NUM_THREADS=") and words[1] == "python"
+        parser = argparse.ArgumentParser()
+        add_dataclass_arguments(parser, CONFIGS[words[2]])
+        CONFIGS[words[2]](**vars(parser.parse_args(words[3:])))  # an unknown or bad flag raises here
+
+
+def test_the_students_learn_from_the_runs_before_them(tmp_path):
+    folder = wikitext_folder(tmp_path)
+    lines = dry_run(folder, tmp_path / "runs").stdout.splitlines()
+    teachers = [words[words.index("--teachers") + 1] for words in map(shlex.split, lines) if "--teachers" in words]
+    assert teachers == ["WB20/best.pt,WB20s7/best.pt", "WB20/best.pt,WB20s7/best.pt,WM30/best.pt"]
+    assert shlex.split(lines[-1])[-1] == str(folder / "wiki.test.raw")
+
+
+def test_the_recipe_refuses_a_folder_without_wikitext_with_one_line(tmp_path):
+    result = dry_run(tmp_path, tmp_path / "runs")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: give a folder holding wiki.valid.raw and wiki.test.raw (WikiText-2 raw)"]
