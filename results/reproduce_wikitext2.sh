@@ -17,7 +17,8 @@ if [ $# -lt 1 ] || [ ! -f "$1/wiki.valid.raw" ] || [ ! -f "$1/wiki.test.raw" ]; 
 fi
 data=$(cd "$1" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
-mkdir -p "${2:-runs/wikitext2}" && cd "${2:-runs/wikitext2}"
+runs=${2:-runs/wikitext2}
+mkdir -p "$runs" && cd "$runs"
 
 # step NAME THREADS SCRIPT ARGS...: print the command, then run it on THREADS threads, output in NAME.log.
 step() {
@@ -41,8 +42,13 @@ student=(--distill-weight 0.5 --distill-temperature 2 --dropout 0.05 --seed 1337
 
 # Section 36: the teachers side by side (best valid 1.5932 and 1.5974), then their variant student (1.5525).
 train WB20 1 "${proxy[@]}" --hidden-size 512 --epochs 20 --seed 1337 &
+first=$!
 train WB20s7 1 "${proxy[@]}" --hidden-size 512 --epochs 20 --seed 7 &
-wait
+second=$!
+# Waiting on each job by name returns its exit status, so set -e stops the chain if a teacher failed
+# (a bare `wait` returns 0 whatever the jobs did).
+wait "$first"
+wait "$second"
 train WM30 2 "${proxy[@]}" --hidden-size 512 --epochs 30 --cell multiplicative --lr 1e-3 \
     --teachers WB20/best.pt,WB20s7/best.pt "${student[@]}"
 
