@@ -17,10 +17,19 @@ RECIPE = ROOT / "results" / "reproduce_wikitext2.sh"
 CONFIGS = {"train.py": TrainConfig, "evaluate.py": EvaluateConfig}
 
 
-def dry_run(data_dir: Path, run_dir: Path) -> subprocess.CompletedProcess:
+def dry_run(data_dir: Path, run_dir: Path, variant: bool = False) -> subprocess.CompletedProcess:
     """The recipe with DRY_RUN=1: the commands it would run, one per line, and nothing run."""
+    env = {**os.environ, "DRY_RUN": "1", "VARIANT": "1" if variant else "0"}
     return subprocess.run(["bash", str(RECIPE), str(data_dir), str(run_dir)], capture_output=True, text=True,
-                          timeout=60, env={**os.environ, "DRY_RUN": "1"})
+                          timeout=60, env=env)
+
+
+def parse_command(words: list[str]) -> None:
+    """Parse one printed command with its script's own flags; an unknown or bad flag raises."""
+    assert words[0].startswith("OMP_NUM_THREADS=") and words[1] == "python"
+    parser = argparse.ArgumentParser()
+    add_dataclass_arguments(parser, CONFIGS[words[2]])
+    CONFIGS[words[2]](**vars(parser.parse_args(words[3:])))
 
 
 def wikitext_folder(tmp_path: Path) -> Path:
@@ -37,10 +46,7 @@ def test_every_command_of_the_recipe_is_accepted_by_its_script(tmp_path):
     commands = [shlex.split(line) for line in result.stdout.splitlines()]
     assert [words[2] for words in commands] == ["train.py"] * 4 + ["evaluate.py"]
     for words in commands:
-        assert words[0].startswith("OMP_NUM_THREADS=") and words[1] == "python"
-        parser = argparse.ArgumentParser()
-        add_dataclass_arguments(parser, CONFIGS[words[2]])
-        CONFIGS[words[2]](**vars(parser.parse_args(words[3:])))  # an unknown or bad flag raises here
+        parse_command(words)
 
 
 def test_the_students_learn_from_the_runs_before_them(tmp_path):
@@ -49,6 +55,20 @@ def test_the_students_learn_from_the_runs_before_them(tmp_path):
     teachers = [words[words.index("--teachers") + 1] for words in map(shlex.split, lines) if "--teachers" in words]
     assert teachers == ["WB20/best.pt,WB20s7/best.pt", "WB20/best.pt,WB20s7/best.pt,WM30/best.pt"]
     assert shlex.split(lines[-1])[-1] == str(folder / "wiki.test.raw")
+
+
+def test_variant_1_also_rebuilds_the_variant_row_from_the_two_teachers_and_scores_it(tmp_path):
+    folder = wikitext_folder(tmp_path)
+    result = dry_run(folder, tmp_path / "runs", variant=True)
+    assert result.returncode == 0, result.stderr
+    commands = [shlex.split(line) for line in result.stdout.splitlines()]
+    assert [words[2] for words in commands] == ["train.py"] * 4 + ["evaluate.py", "train.py", "evaluate.py"]
+    variant, score = commands[-2], commands[-1]
+    assert variant[variant.index("--cell") + 1] == "multiplicative"
+    assert variant[variant.index("--teachers") + 1] == "WB20/best.pt,WB20s7/best.pt"
+    assert score[score.index("--checkpoint") + 1] == "WL20/best.pt"
+    for words in commands:
+        parse_command(words)
 
 
 def test_the_recipe_refuses_a_folder_without_wikitext_with_one_line(tmp_path):
