@@ -2,7 +2,6 @@
 # Rebuild the WikiText-2 proxy's vanilla row from nothing (results/README.md, sections 36-37): two
 # vanilla 2 x 512 teachers, a multiplicative 2 x 512 student of theirs, then the vanilla 2 x 768
 # student of all three, scored once on wiki.test.raw. About 2.5 hours on two cores (float32).
-# With VARIANT=1, the variant row too (below).
 #
 #   bash results/reproduce_wikitext2.sh WIKITEXT2_RAW_DIR [RUN_DIR]     (RUN_DIR: runs/wikitext2)
 #
@@ -39,6 +38,11 @@ train() {
     step "$name" "$threads" train.py "$@" --checkpoint-dir "$name" --plot "$name.png" \
         --diagnostics-plot "$name.diagnostics.png"
 }
+# score NAME: NAME's best.pt scored once on wiki.test.raw (NAME.test.log), its figure then shown.
+score() {
+    step "$1.test" 2 evaluate.py --checkpoint "$1/best.pt" --text-file "$data/wiki.test.raw"
+    [ "${DRY_RUN:-0}" = 1 ] || tail -n 3 "$1.test.log"
+}
 
 proxy=(--data-file "$data/wiki.valid.raw" --valid-fraction 0.1 --test-fraction 0 --sample-length 0)
 student=(--distill-weight 0.5 --distill-temperature 2 --dropout 0.05 --seed 1337)
@@ -58,8 +62,7 @@ train WM30 2 "${proxy[@]}" --hidden-size 512 --epochs 30 --cell multiplicative -
 # Section 37: the vanilla 2 x 768 student of all three (best valid 1.5297), and its one test score (2.0930 BPC).
 train WV3w 2 "${proxy[@]}" --hidden-size 768 --epochs 20 \
     --teachers WB20/best.pt,WB20s7/best.pt,WM30/best.pt "${student[@]}"
-step WV3w.test 2 evaluate.py --checkpoint WV3w/best.pt --text-file "$data/wiki.test.raw"
-[ "${DRY_RUN:-0}" = 1 ] || tail -n 3 WV3w.test.log
+score WV3w
 
 # Section 40: the variant row, section 34's Tiny Shakespeare recipe under the two teachers (best valid
 # 1.5084, test 2.0708 BPC in bf16).
@@ -67,6 +70,5 @@ if [ "${VARIANT:-0}" = 1 ]; then
     train WL20 2 "${proxy[@]}" --lr 1e-3 --shift-windows --stride 64 --epochs 20 --cell multiplicative \
         --weight-drop 0.15 --dropout 0.1 --teachers WB20/best.pt,WB20s7/best.pt --distill-weight 0.5 \
         --distill-temperature 2
-    step WL20.test 2 evaluate.py --checkpoint WL20/best.pt --text-file "$data/wiki.test.raw"
-    [ "${DRY_RUN:-0}" = 1 ] || tail -n 3 WL20.test.log
+    score WL20
 fi
