@@ -44,17 +44,19 @@ def test_every_command_of_the_recipe_is_accepted_by_its_script(tmp_path):
     result = dry_run(wikitext_folder(tmp_path), tmp_path / "runs")
     assert result.returncode == 0, result.stderr
     commands = [shlex.split(line) for line in result.stdout.splitlines()]
-    assert [words[2] for words in commands] == ["train.py"] * 4 + ["evaluate.py"]
+    assert [words[2] for words in commands] == ["train.py"] * 3 + ["evaluate.py"]
     for words in commands:
         parse_command(words)
 
 
-def test_the_students_learn_from_the_runs_before_them(tmp_path):
+def test_the_vanilla_student_learns_from_the_two_teachers_and_is_scored_once(tmp_path):
     folder = wikitext_folder(tmp_path)
-    lines = dry_run(folder, tmp_path / "runs").stdout.splitlines()
-    teachers = [words[words.index("--teachers") + 1] for words in map(shlex.split, lines) if "--teachers" in words]
-    assert teachers == ["WB20/best.pt,WB20s7/best.pt", "WB20/best.pt,WB20s7/best.pt,WM30/best.pt"]
-    assert shlex.split(lines[-1])[-1] == str(folder / "wiki.test.raw")
+    commands = [shlex.split(line) for line in dry_run(folder, tmp_path / "runs").stdout.splitlines()]
+    student, score = commands[-2], commands[-1]
+    assert "--cell" not in student  # the seed's equation
+    assert student[student.index("--teachers") + 1] == "WB20/best.pt,WB20s7/best.pt"
+    assert score[score.index("--checkpoint") + 1] == "WVL30/best.pt"
+    assert score[-1] == str(folder / "wiki.test.raw")
 
 
 def test_variant_1_also_rebuilds_the_variant_row_from_the_two_teachers_and_scores_it(tmp_path):
@@ -62,7 +64,7 @@ def test_variant_1_also_rebuilds_the_variant_row_from_the_two_teachers_and_score
     result = dry_run(folder, tmp_path / "runs", variant=True)
     assert result.returncode == 0, result.stderr
     commands = [shlex.split(line) for line in result.stdout.splitlines()]
-    assert [words[2] for words in commands] == ["train.py"] * 4 + ["evaluate.py", "train.py", "evaluate.py"]
+    assert [words[2] for words in commands] == ["train.py"] * 3 + ["evaluate.py", "train.py", "evaluate.py"]
     variant, score = commands[-2], commands[-1]
     assert variant[variant.index("--cell") + 1] == "multiplicative"
     assert variant[variant.index("--teachers") + 1] == "WB20/best.pt,WB20s7/best.pt"
