@@ -2,7 +2,7 @@
 # Rebuild the WikiText-2 proxy's vanilla row from nothing (results/README.md, sections 41-42): two
 # vanilla 2 x 512 teachers side by side, then the vanilla 2 x 1024 student of theirs on the variant's
 # long recipe, scored once on wiki.test.raw. About 18 minutes for the teachers and 90 for the
-# student on two bf16 cores (AVX512_BF16); in float32 the teachers take about half an hour.
+# student on two bf16 cores (AVX512_BF16); in float32 the teachers take about 40 minutes.
 #
 #   bash results/reproduce_wikitext2.sh WIKITEXT2_RAW_DIR [RUN_DIR]     (RUN_DIR: runs/wikitext2)
 #
