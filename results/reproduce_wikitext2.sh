@@ -69,6 +69,7 @@ score WV3D
 # Section 40: the variant row, section 34's Tiny Shakespeare recipe under the two teachers (best valid
 # 1.5084, test 2.0708 BPC in bf16).
 if [ "${VARIANT:-0}" = 1 ]; then
-    train WL20 2 "${proxy[@]}" "${long[@]}" --num-layers 2 --epochs 20 --cell multiplicative --lr 1e-3 "${teachers[@]}"
+    train WL20 2 "${proxy[@]}" "${long[@]}" --num-layers 2 --epochs 20 --cell multiplicative --lr 1e-3 \
+        "${teachers[@]}"
     score WL20
 fi

@@ -24,6 +24,11 @@ def dry_run(data_dir: Path, run_dir: Path, variant: bool = False) -> subprocess.
                           timeout=60, env=env)
 
 
+def printed_commands(result: subprocess.CompletedProcess) -> list[list[str]]:
+    """A dry run's printed commands, each split into words as the shell would."""
+    return [shlex.split(line) for line in result.stdout.splitlines()]
+
+
 def parse_command(words: list[str]) -> None:
     """Parse one printed command with its script's own flags; an unknown or bad flag raises."""
     assert words[0].startswith("OMP_NUM_THREADS=") and words[1] == "python"
@@ -43,7 +48,7 @@ def wikitext_folder(tmp_path: Path) -> Path:
 def test_every_command_of_the_recipe_is_accepted_by_its_script(tmp_path):
     result = dry_run(wikitext_folder(tmp_path), tmp_path / "runs")
     assert result.returncode == 0, result.stderr
-    commands = [shlex.split(line) for line in result.stdout.splitlines()]
+    commands = printed_commands(result)
     assert [words[2] for words in commands] == ["train.py"] * 3 + ["evaluate.py"]
     for words in commands:
         parse_command(words)
@@ -51,7 +56,7 @@ def test_every_command_of_the_recipe_is_accepted_by_its_script(tmp_path):
 
 def test_the_vanilla_student_learns_from_the_two_teachers_and_is_scored_once(tmp_path):
     folder = wikitext_folder(tmp_path)
-    commands = [shlex.split(line) for line in dry_run(folder, tmp_path / "runs").stdout.splitlines()]
+    commands = printed_commands(dry_run(folder, tmp_path / "runs"))
     student, score = commands[-2], commands[-1]
     assert "--cell" not in student  # the seed's equation
     assert student[student.index("--teachers") + 1] == "WB20/best.pt,WB20s7/best.pt"
@@ -63,7 +68,7 @@ def test_variant_1_also_rebuilds_the_variant_row_from_the_two_teachers_and_score
     folder = wikitext_folder(tmp_path)
     result = dry_run(folder, tmp_path / "runs", variant=True)
     assert result.returncode == 0, result.stderr
-    commands = [shlex.split(line) for line in result.stdout.splitlines()]
+    commands = printed_commands(result)
     assert [words[2] for words in commands] == ["train.py"] * 3 + ["evaluate.py", "train.py", "evaluate.py"]
     variant, score = commands[-2], commands[-1]
     assert variant[variant.index("--cell") + 1] == "multiplicative"
