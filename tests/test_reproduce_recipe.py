@@ -60,7 +60,7 @@ def test_the_vanilla_student_learns_from_the_two_teachers_and_is_scored_once(tmp
     student, score = commands[-2], commands[-1]
     assert "--cell" not in student  # the seed's equation
     assert student[student.index("--teachers") + 1] == "WB20/best.pt,WB20s7/best.pt"
-    assert score[score.index("--checkpoint") + 1] == "WV3D/best.pt"
+    assert score[score.index("--checkpoint") + 1] == "WV3L/best.pt"
     assert score[-1] == str(folder / "wiki.test.raw")
 
 
