@@ -49,27 +49,35 @@ def test_every_command_of_the_recipe_is_accepted_by_its_script(tmp_path):
     result = dry_run(wikitext_folder(tmp_path), tmp_path / "runs")
     assert result.returncode == 0, result.stderr
     commands = printed_commands(result)
-    assert [words[2] for words in commands] == ["train.py"] * 3 + ["evaluate.py"]
+    assert [words[2] for words in commands] == ["train.py"] * 5 + ["evaluate.py"]
     for words in commands:
         parse_command(words)
 
 
-def test_the_vanilla_student_learns_from_the_two_teachers_and_is_scored_once(tmp_path):
+def test_the_four_teachers_differ_only_in_their_seeds(tmp_path):
+    teachers = printed_commands(dry_run(wikitext_folder(tmp_path), tmp_path / "runs"))[:4]
+    seeds = [words[words.index("--seed") + 1] for words in teachers]
+    assert sorted(seeds) == ["11", "1337", "3", "7"]
+    without_seed_and_name = {tuple(words[:words.index("--seed")]) for words in teachers}
+    assert len(without_seed_and_name) == 1
+
+
+def test_the_vanilla_student_learns_from_the_four_teachers_and_is_scored_once(tmp_path):
     folder = wikitext_folder(tmp_path)
     commands = printed_commands(dry_run(folder, tmp_path / "runs"))
     student, score = commands[-2], commands[-1]
     assert "--cell" not in student  # the seed's equation
-    assert student[student.index("--teachers") + 1] == "WB20/best.pt,WB20s7/best.pt"
-    assert score[score.index("--checkpoint") + 1] == "WV3L/best.pt"
+    assert student[student.index("--teachers") + 1] == "WB20/best.pt,WB20s7/best.pt,WB20s3/best.pt,WB20s11/best.pt"
+    assert score[score.index("--checkpoint") + 1] == "WV3T/best.pt"
     assert score[-1] == str(folder / "wiki.test.raw")
 
 
-def test_variant_1_also_rebuilds_the_variant_row_from_the_two_teachers_and_scores_it(tmp_path):
+def test_variant_1_also_rebuilds_the_variant_row_from_the_first_two_teachers_and_scores_it(tmp_path):
     folder = wikitext_folder(tmp_path)
     result = dry_run(folder, tmp_path / "runs", variant=True)
     assert result.returncode == 0, result.stderr
     commands = printed_commands(result)
-    assert [words[2] for words in commands] == ["train.py"] * 3 + ["evaluate.py", "train.py", "evaluate.py"]
+    assert [words[2] for words in commands] == ["train.py"] * 5 + ["evaluate.py", "train.py", "evaluate.py"]
     variant, score = commands[-2], commands[-1]
     assert variant[variant.index("--cell") + 1] == "multiplicative"
     assert variant[variant.index("--teachers") + 1] == "WB20/best.pt,WB20s7/best.pt"
