@@ -50,9 +50,9 @@ score() {
 
 proxy=(--data-file "$data/wiki.valid.raw" --valid-fraction 0.1 --test-fraction 0 --sample-length 0)
 # The variant row learnt from the first two teachers (section 40), the vanilla row from all four (section 46).
-pair=(--teachers WB20/best.pt,WB20s7/best.pt --distill-weight 0.5 --distill-temperature 2)
-four=(--teachers WB20/best.pt,WB20s7/best.pt,WB20s3/best.pt,WB20s11/best.pt --distill-weight 0.5
-    --distill-temperature 2)
+distill=(--distill-weight 0.5 --distill-temperature 2)
+pair=(--teachers WB20/best.pt,WB20s7/best.pt "${distill[@]}")
+four=(--teachers WB20/best.pt,WB20s7/best.pt,WB20s3/best.pt,WB20s11/best.pt "${distill[@]}")
 # The variant's long recipe (section 34): DropConnect on W_hh, windows moved each epoch, dropout 0.1.
 long=(--hidden-size 1024 --shift-windows --stride 64 --weight-drop 0.15 --dropout 0.1)
 

@@ -58,8 +58,8 @@ def test_the_four_teachers_differ_only_in_their_seeds(tmp_path):
     teachers = printed_commands(dry_run(wikitext_folder(tmp_path), tmp_path / "runs"))[:4]
     seeds = [words[words.index("--seed") + 1] for words in teachers]
     assert sorted(seeds) == ["11", "1337", "3", "7"]
-    without_seed_and_name = {tuple(words[:words.index("--seed")]) for words in teachers}
-    assert len(without_seed_and_name) == 1
+    up_to_the_seed = {tuple(words[:words.index("--seed")]) for words in teachers}
+    assert len(up_to_the_seed) == 1
 
 
 def test_the_vanilla_student_learns_from_the_four_teachers_and_is_scored_once(tmp_path):
