@@ -51,8 +51,9 @@ score() {
 proxy=(--data-file "$data/wiki.valid.raw" --valid-fraction 0.1 --test-fraction 0 --sample-length 0)
 # The variant row learnt from the first two teachers (section 40), the vanilla row from all four (46-47).
 distill=(--distill-weight 0.5 --distill-temperature 2)
-pair=(--teachers WB20/best.pt,WB20s7/best.pt "${distill[@]}")
-four=(--teachers WB20/best.pt,WB20s7/best.pt,WB20s3/best.pt,WB20s11/best.pt "${distill[@]}")
+first_two=WB20/best.pt,WB20s7/best.pt
+pair=(--teachers "$first_two" "${distill[@]}")
+four=(--teachers "$first_two,WB20s3/best.pt,WB20s11/best.pt" "${distill[@]}")
 # The variant's long recipe (section 34): DropConnect on W_hh, windows moved each epoch, dropout 0.1.
 long=(--shift-windows --stride 64 --weight-drop 0.15 --dropout 0.1)
 
