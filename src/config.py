@@ -110,8 +110,10 @@ class TrainConfig:
     lr: float = flag(2e-3, "peak Adam learning rate", group="optimisation")
     weight_decay: float = flag(0.0, "decoupled (AdamW) weight decay on weight matrices and embeddings, not "
                                "biases", group="optimisation")
-    lr_schedule: str = flag("cosine", "linear warmup, then cosine decay to 10%% of --lr; or constant after "
-                            "warmup", group="optimisation", choices=["cosine", "constant"])
+    lr_schedule: str = flag("cosine", "linear warmup, then cosine decay to --final-lr-fraction of --lr; or "
+                            "constant after warmup", group="optimisation", choices=["cosine", "constant"])
+    final_lr_fraction: float = flag(0.1, "where the cosine decay ends, as a fraction of --lr (0: decay to zero)",
+                                    group="optimisation", metavar="F")
     warmup_steps: int = flag(200, "steps of linear learning-rate warmup", group="optimisation")
     grad_clip: float = flag(1.0, "clip the global gradient norm to this value (0 disables)", group="optimisation")
     weight_average: float = flag(0.0, "keep a moving average of the weights with this decay (e.g. 0.999; 0: off) "
@@ -193,6 +195,8 @@ class TrainConfig:
             raise UserError(f"--weight-drop must be in [0, 1), got {self.weight_drop}")
         if not 0 <= self.input_dropout < 1:
             raise UserError(f"--input-dropout must be in [0, 1), got {self.input_dropout}")
+        if not 0 <= self.final_lr_fraction <= 1:
+            raise UserError(f"--final-lr-fraction must be in [0, 1], got {self.final_lr_fraction}")
         if not 0 <= self.weight_average < 1:
             raise UserError(f"--weight-average must be in [0, 1), got {self.weight_average}")
         if not (0 < self.valid_fraction < 1 and 0 <= self.test_fraction < 1

@@ -9,7 +9,7 @@ import pytest
 import src.train.training
 from src.train.budget import Budget
 from src.train.run import fit
-from src.train.schedule import FINAL_FRACTION
+from src.train.schedule import DEFAULT_FINAL_FRACTION
 from tests.tiny_run import last_checkpoint, tiny_config
 
 
@@ -32,7 +32,7 @@ def test_a_step_budget_ends_annealed(tmp_path):
     config = tiny_config(tmp_path, epochs=5, max_steps=30, no_diagnostics=True, sample_length=0)
     assert fit(config, given={}) == 0
     assert last_checkpoint(config)["progress"]["step"] == 30
-    assert final_learning_rate(config) == pytest.approx(config.lr * FINAL_FRACTION)
+    assert final_learning_rate(config) == pytest.approx(config.lr * DEFAULT_FINAL_FRACTION)
 
 
 def test_a_time_budget_ends_annealed(tmp_path, monkeypatch):
@@ -41,7 +41,7 @@ def test_a_time_budget_ends_annealed(tmp_path, monkeypatch):
     assert fit(config, given={}) == 0
     steps = last_checkpoint(config)["progress"]["step"]
     assert 10 < steps < 5 * 43  # stopped by the budget, well before the epochs' natural end
-    assert final_learning_rate(config) < 1.5 * config.lr * FINAL_FRACTION
+    assert final_learning_rate(config) < 1.5 * config.lr * DEFAULT_FINAL_FRACTION
 
 
 def test_without_a_budget_the_schedule_runs_over_the_epochs(tmp_path):
@@ -49,4 +49,11 @@ def test_without_a_budget_the_schedule_runs_over_the_epochs(tmp_path):
     assert fit(config, given={}) == 0
     state = last_checkpoint(config)
     assert state["progress"]["step"] == state["scheduler"]["lr_lambdas"][0]["total_steps"]
-    assert final_learning_rate(config) == pytest.approx(config.lr * FINAL_FRACTION)
+    assert final_learning_rate(config) == pytest.approx(config.lr * DEFAULT_FINAL_FRACTION)
+
+
+def test_a_step_budget_ends_at_the_chosen_final_fraction(tmp_path):
+    config = tiny_config(tmp_path, epochs=5, max_steps=30, final_lr_fraction=0.0, no_diagnostics=True,
+                         sample_length=0)
+    assert fit(config, given={}) == 0
+    assert final_learning_rate(config) == pytest.approx(0.0, abs=1e-12)

@@ -54,7 +54,8 @@ def test_stride_defaults_to_the_sequence_length():
                                  dict(stride=0), dict(max_steps=0), dict(grad_clip=-1.0), dict(valid_fraction=0.0),
                                  dict(test_fraction=-0.1), dict(diagnostics_every=-1), dict(weight_drop=1.0),
                                  dict(ar=-0.1), dict(norm_stabiliser=-1.0), dict(input_dropout=1.0),
-                                 dict(train_fraction=0.0), dict(train_fraction=1.5),
+                                 dict(train_fraction=0.0), dict(train_fraction=1.5), dict(final_lr_fraction=-0.1),
+                                 dict(final_lr_fraction=1.5),
                                  dict(shift_windows=True, train_mode="stateful")])
 def test_invalid_values_are_user_errors(bad):
     with pytest.raises(UserError):

@@ -17,7 +17,7 @@ from src.train.autosave import Autosave
 from src.train.metrics_log import MetricsLog
 from src.train.run import fit
 from src.train.run_state import merge_for_resume
-from src.train.schedule import FINAL_FRACTION, LRSchedule
+from src.train.schedule import DEFAULT_FINAL_FRACTION, LRSchedule
 from tests.clocks import FakeClock
 from tests.scripts import ROOT, TINY_MODEL, assert_one_line_error, run
 from tests.textgen import make_corpus
@@ -50,8 +50,8 @@ def test_an_extended_schedule_continues_from_the_current_rate_to_the_floor_at_th
     schedule.total_steps = 300
     assert schedule(60) == pytest.approx(before)
     assert schedule(61) < before
-    assert schedule(300) == pytest.approx(FINAL_FRACTION)
-    assert schedule(180) == pytest.approx(FINAL_FRACTION + (before - FINAL_FRACTION) / 2)
+    assert schedule(300) == pytest.approx(DEFAULT_FINAL_FRACTION)
+    assert schedule(180) == pytest.approx(DEFAULT_FINAL_FRACTION + (before - DEFAULT_FINAL_FRACTION) / 2)
 
 
 def test_extending_during_warmup_keeps_the_plain_plan():

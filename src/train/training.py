@@ -83,7 +83,8 @@ class Trainer:
                                 self.device)
         self.steps_per_epoch = self.train_data.num_batches(config.batch_size, world.size)
         self.natural_end = config.epochs * self.steps_per_epoch  # where the schedule ends without a budget
-        self.lr_schedule = LRSchedule(config.lr_schedule, config.warmup_steps, total_steps=self.natural_end)
+        self.lr_schedule = LRSchedule(config.lr_schedule, config.warmup_steps, total_steps=self.natural_end,
+                                      final_fraction=config.final_lr_fraction)
         self.scheduler = LambdaLR(self.optimizer, self.lr_schedule)  # restoring it restores lr_schedule too
         self.progress = Progress()
         if resume_state:
