@@ -1,4 +1,4 @@
-"""The learning-rate schedule: linear warmup, then cosine decay to 10% of the peak."""
+"""The learning-rate schedule: linear warmup, then cosine decay to a final fraction of the peak (10% by default)."""
 
 import pytest
 import torch
@@ -69,3 +69,11 @@ def test_a_re_planned_extension_decays_to_the_schedules_own_final_fraction():
     schedule.total_steps = 150
     assert schedule(50) == pytest.approx(before)
     assert schedule(150) == pytest.approx(0.0)
+
+
+def test_the_final_fraction_travels_in_the_schedulers_state():
+    optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    state = LambdaLR(optimizer, LRSchedule("cosine", warmup_steps=2, total_steps=10, final_fraction=0.0)).state_dict()
+    fresh = LRSchedule("cosine", warmup_steps=2, total_steps=10)
+    LambdaLR(optimizer, fresh).load_state_dict(state)
+    assert fresh.final_fraction == 0.0
