@@ -69,7 +69,8 @@ def test_the_vanilla_student_learns_from_the_four_teachers_and_is_scored_once(tm
     assert "--cell" not in student  # the seed's equation
     assert student[student.index("--teachers") + 1] == "WB20/best.pt,WB20s7/best.pt,WB20s3/best.pt,WB20s11/best.pt"
     assert student[student.index("--hidden-size") + 1] == "1536"
-    assert score[score.index("--checkpoint") + 1] == "WV3X/best.pt"
+    assert student[student.index("--final-lr-fraction") + 1] == "0"
+    assert score[score.index("--checkpoint") + 1] == "WV3Z/best.pt"
     assert score[-1] == str(folder / "wiki.test.raw")
 
 
