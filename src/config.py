@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from src.errors import UserError
+from src.train.schedule import DEFAULT_FINAL_FRACTION
 
 
 def flag(default: Any, help: str, **extra: Any) -> Any:
@@ -112,7 +113,8 @@ class TrainConfig:
                                "biases", group="optimisation")
     lr_schedule: str = flag("cosine", "linear warmup, then cosine decay to --final-lr-fraction of --lr; or "
                             "constant after warmup", group="optimisation", choices=["cosine", "constant"])
-    final_lr_fraction: float = flag(0.1, "where the cosine decay ends, as a fraction of --lr (0: decay to zero)",
+    final_lr_fraction: float = flag(DEFAULT_FINAL_FRACTION, "where the cosine decay ends, as a fraction of --lr "
+                                    "(0: decay to zero)",
                                     group="optimisation", metavar="F")
     warmup_steps: int = flag(200, "steps of linear learning-rate warmup", group="optimisation")
     grad_clip: float = flag(1.0, "clip the global gradient norm to this value (0 disables)", group="optimisation")
