@@ -74,7 +74,7 @@ def test_the_vanilla_student_learns_from_the_four_teachers_and_is_scored_once(tm
     assert score[-1] == str(folder / "wiki.test.raw")
 
 
-def test_variant_1_also_rebuilds_the_variant_row_from_the_first_two_teachers_and_scores_it(tmp_path):
+def test_variant_1_also_rebuilds_the_variant_row_from_the_four_teachers_and_scores_it(tmp_path):
     folder = wikitext_folder(tmp_path)
     result = dry_run(folder, tmp_path / "runs", variant=True)
     assert result.returncode == 0, result.stderr
@@ -82,8 +82,8 @@ def test_variant_1_also_rebuilds_the_variant_row_from_the_first_two_teachers_and
     assert [words[2] for words in commands] == ["train.py"] * 5 + ["evaluate.py", "train.py", "evaluate.py"]
     variant, score = commands[-2], commands[-1]
     assert variant[variant.index("--cell") + 1] == "multiplicative"
-    assert variant[variant.index("--teachers") + 1] == "WB20/best.pt,WB20s7/best.pt"
-    assert score[score.index("--checkpoint") + 1] == "WL20/best.pt"
+    assert variant[variant.index("--teachers") + 1] == "WB20/best.pt,WB20s7/best.pt,WB20s3/best.pt,WB20s11/best.pt"
+    assert score[score.index("--checkpoint") + 1] == "WM3Z/best.pt"
     for words in commands:
         parse_command(words)
 
