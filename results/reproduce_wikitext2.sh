@@ -73,14 +73,13 @@ teacher_pair WB20s3 3 WB20s11 11
 
 # Section 51: the vanilla 3 x 1536 student of the four, 30 epochs capped at 110 minutes, the rate decayed
 # to zero (best valid 1.4980), and its one test score (2.0490 BPC).
-train WV3Z 2 "${proxy[@]}" "${long[@]}" --num-layers 3 --hidden-size 1536 --epochs 30 --max-minutes 110 \
-    --final-lr-fraction 0 "${four[@]}"
+student=("${proxy[@]}" "${long[@]}" --num-layers 3 --epochs 30 --max-minutes 110 --final-lr-fraction 0 "${four[@]}")
+train WV3Z 2 "${student[@]}" --hidden-size 1536
 score WV3Z
 
 # Section 52: the variant row, the vanilla row's command with the multiplicative cell at its rate and
 # 1280 units (best valid 1.5028, test 2.0555 BPC).
 if [ "${VARIANT:-0}" = 1 ]; then
-    train WM3Z 2 "${proxy[@]}" "${long[@]}" --num-layers 3 --hidden-size 1280 --epochs 30 --max-minutes 110 \
-        --final-lr-fraction 0 --cell multiplicative --lr 1e-3 "${four[@]}"
+    train WM3Z 2 "${student[@]}" --hidden-size 1280 --cell multiplicative --lr 1e-3
     score WM3Z
 fi
