@@ -13,11 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from src.errors import UserError
-from src.train.schedule import DEFAULT_FINAL_FRACTION
+from src.train.schedule import DEFAULT_FINAL_FRACTION, SCHEDULES
 
 
 def flag(default: Any, help: str, **extra: Any) -> Any:
-    """A dataclass field with its command-line help text (and optional choices, metavar, group)."""
+    """A dataclass field with its command-line help text (and optional choices, metavar, group).
+
+    Choices are written out where the code's own list lives in a module that imports torch (cells,
+    precisions, ...): this module stays light. tests/test_config.py pins each such list to that constant.
+    """
     return field(default=default, metadata={"help": help, **extra})
 
 
@@ -112,7 +116,7 @@ class TrainConfig:
     weight_decay: float = flag(0.0, "decoupled (AdamW) weight decay on weight matrices and embeddings, not "
                                "biases", group="optimisation")
     lr_schedule: str = flag("cosine", "linear warmup, then cosine decay to --final-lr-fraction of --lr; or "
-                            "constant after warmup", group="optimisation", choices=["cosine", "constant"])
+                            "constant after warmup", group="optimisation", choices=list(SCHEDULES))
     final_lr_fraction: float = flag(DEFAULT_FINAL_FRACTION, "where the cosine decay ends, as a fraction of --lr "
                                     "(0: decay to zero)",
                                     group="optimisation", metavar="F")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from src.config import flag
 from src.errors import UserError
 from src.model.rnn_model import CELLS
+from src.precision import PRECISIONS
 
 # bench.py's implementations: torch_rnn (PyTorch's layer, the reference) and, for each of our cells, its loop
 # differentiated by autograd and its hand-written backward: "autograd"/"bptt" for the vanilla cell,
@@ -54,7 +55,7 @@ class EvaluateConfig:
     seq_len: int = flag(128, "characters per forward call; the state is carried across calls")
     precision: str | None = flag(None, "bf16, fp32, or auto (bf16 on CPUs with native bf16 instructions, else "
                                  "fp32); default: the precision the checkpoint was trained in, which "
-                                 "reproduces its results.json", choices=["auto", "fp32", "bf16"])
+                                 "reproduces its results.json", choices=list(PRECISIONS))
     device: str = flag("auto", "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
     dynamic: bool = flag(False, "also score the text with dynamic evaluation (the model adapts to each window "
                          "after scoring it); printed beside the static figure")

@@ -7,7 +7,13 @@ import pytest
 
 from src.cli import add_dataclass_arguments
 from src.config import TrainConfig
+from src.data.corpus import WIKITEXT_DATASETS
 from src.errors import UserError
+from src.model.orthogonal import RECURRENT_WEIGHTS
+from src.model.rnn_cell import RECURRENT_INITS
+from src.model.rnn_model import CELLS, RNN_IMPLS
+from src.model.sequence_dropout import DROPOUT_MASKS
+from src.precision import PRECISIONS
 from src.script_configs import BenchConfig, EvaluateConfig, GenerateConfig, GpuCheckConfig, VisualizeConfig
 from src.train.run_state import merge_for_resume
 
@@ -20,6 +26,15 @@ def test_every_field_is_a_flag_with_help_text(cls):
     actions = {a.dest: a for a in parser._actions if a.dest != "help"}
     assert set(actions) == {f.name for f in dataclasses.fields(cls)}
     assert all(action.help for action in actions.values())
+
+
+@pytest.mark.parametrize("name, accepted", [("dataset", WIKITEXT_DATASETS), ("cell", CELLS), ("rnn_impl", RNN_IMPLS),
+                                            ("recurrent_weight", RECURRENT_WEIGHTS),
+                                            ("recurrent_init", RECURRENT_INITS), ("dropout_mask", DROPOUT_MASKS),
+                                            ("precision", PRECISIONS)])
+def test_a_flags_choices_are_exactly_what_the_code_accepts(name, accepted):
+    field = next(f for f in dataclasses.fields(TrainConfig) if f.name == name)
+    assert list(field.metadata["choices"]) == list(accepted)
 
 
 def test_flags_parse_into_the_config_and_untyped_flags_keep_defaults():
